@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One watched syscall as the supervisor sees it while it handles the
+ * notification, and the findings derived from it. Lives only for the
+ * handling of that notification.
+ */
+#ifndef NATIVEMON_CALL_H
+#define NATIVEMON_CALL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy/policy.h"
+#include "proc.h"
+#include "target.h"
+
+/* An exec of a memfd yields exec and fileless-exec, plus origin events. */
+#define CALL_FINDINGS_MAX 4
+
+struct finding {
+	enum policy_event event;
+	const struct policy_rule *rule;
+	bool has_file;
+	struct target_file file; /* the module loaded or program executed */
+	bool in_writable_dir;
+	struct target_args args; /* the new argv of an exec */
+
+	/* Built by record_build() when the rule keeps the event. */
+	json_t *record;
+	char fold_key[TARGET_PATH_MAX + 128]; /* empty: never folded */
+	char summary[1024];		      /* empty: no stderr line */
+};
+
+struct call {
+	/* From the kernel's notification. */
+	pid_t tid;
+	enum abi abi;
+	int nr;
+	const char *name; /* NULL for a number no table knows */
+	uint64_t args[6];
+	uint64_t ip; /* after the syscall instruction */
+
+	/* From /proc, valid only if the notification still is. */
+	struct process *process;
+	pid_t tgid;
+	pid_t ppid;
+	uint64_t address; /* of the syscall instruction */
+	enum origin_kind origin;
+	bool has_module;
+	char module[TARGET_PATH_MAX];
+	uint64_t module_offset;
+
+	struct finding findings[CALL_FINDINGS_MAX];
+	size_t finding_count;
+};
+
+#endif

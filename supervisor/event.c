@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The event sink and the text helpers that keep target bytes safe in JSON
+ * and on a terminal. Each record is serialized into one buffer and written
+ * with one write(2) on an O_APPEND descriptor, so concurrent writers to the
+ * same log never interleave inside a line.
+ */
+#include "event.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "log.h"
+
+#define FOLD_SLOTS 64
+
+struct fold_slot {
+	char *key;
+	json_t *record;	   /* the record to write when the window closes */
+	char *summary;
+	unsigned long count; /* occurrences since the first was written */
+	struct timespec opened;	 /* CLOCK_MONOTONIC */
+	struct timespec first_time, last_time; /* CLOCK_REALTIME */
+};
+
+struct event_sink {
+	int fd; /* -1 without a log file */
+	bool quiet;
+	unsigned long lost;
+	struct fold_slot slots[FOLD_SLOTS];
+};
+
+/* UTF-8 decoding through glibc, independent of the user's locale. */
+static locale_t utf8_locale(void)
+{
+	static locale_t locale;
+
+	if (!locale)
+		locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	return locale;
+}
+
+/*
+ * Returns the length of the valid UTF-8 character at bytes, or 0 if the
+ * bytes there do not start one.
+ */
+static size_t utf8_char_length(const char *bytes, size_t length)
+{
+	locale_t saved = uselocale(utf8_locale());
+	mbstate_t state = { 0 };
+	wchar_t wide;
+	size_t n = mbrtowc(&wide, bytes, length, &state);
+
+	uselocale(saved);
+	if (n == (size_t)-1 || n == (size_t)-2)
+		return 0;
+	return n == 0 ? 1 : n;
+}
+
+static bool is_utf8(const char *bytes, size_t length)
+{
+	size_t i = 0;
+
+	while (i < length) {
+		size_t n = (unsigned char)bytes[i] < 0x80
+				   ? 1
+				   : utf8_char_length(bytes + i, length - i);
+
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* Appends \xNN escapes for invalid bytes; out must hold 4 * length + 1. */
+static size_t escape_invalid(const char *bytes, size_t length, char *out,
+			     bool escape_controls)
+{
+	size_t i = 0, used = 0;
+
+	while (i < length) {
+		unsigned char byte = (unsigned char)bytes[i];
+		size_t n = byte < 0x80 ? 1 : utf8_char_length(bytes + i, length - i);
+
+		if (n == 0 || (escape_controls && (byte < 0x20 || byte == 0x7f))) {
+			used += (size_t)sprintf(out + used, "\\x%02x", byte);
+			i++;
+		} else if (byte == '\\' && !escape_controls) {
+			out[used++] = '\\';
+			out[used++] = '\\';
+			i++;
+		} else {
+			memcpy(out + used, bytes + i, n);
+			used += n;
+			i += n;
+		}
+	}
+	out[used] = '\0';
+	return used;
+}
+
+json_t *event_text(const char *bytes, size_t length)
+{
+	json_t *text;
+	char *escaped;
+
+	if (is_utf8(bytes, length))
+		return json_stringn(bytes, length);
+	escaped = malloc(4 * length + 1);
+	if (!escaped)
+		return NULL;
+	text = json_stringn(escaped, escape_invalid(bytes, length, escaped,
+						    false));
+	free(escaped);
+	return text;
+}
+
+void event_text_for_terminal(const char *bytes, size_t length, char *out,
+			     size_t out_size)
+{
+	char *escaped = malloc(4 * length + 1);
+	size_t used;
+
+	if (out_size == 0)
+		return;
+	out[0] = '\0';
+	if (!escaped)
+		return;
+	used = escape_invalid(bytes, length, escaped, true);
+	/* Cut on a character boundary: never leave half an escape or char. */
+	if (used >= out_size) {
+		used = out_size - 1;
+		while (used > 0 && ((unsigned char)escaped[used] & 0xc0) == 0x80)
+			used--;
+	}
+	memcpy(out, escaped, used);
+	out[used] = '\0';
+	free(escaped);
+}
+
+void event_format_time(const struct timespec *time, char out[32])
+{
+	struct tm utc;
+	size_t n;
+
+	gmtime_r(&time->tv_sec, &utc);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &utc);
+	snprintf(out + n, 32 - n, ".%06ldZ", time->tv_nsec / 1000);
+}
+
+int event_set(json_t *record, const char *dotted_path, json_t *value)
+{
+	char key[128];
+	const char *dot;
+	json_t *child;
+
+	if (!value)
+		return -ENOMEM;
+	while ((dot = strchr(dotted_path, '.'))) {
+		size_t n = (size_t)(dot - dotted_path);
+
+		if (n >= sizeof(key))
+			goto fail;
+		memcpy(key, dotted_path, n);
+		key[n] = '\0';
+		child = json_object_get(record, key);
+		if (!json_is_object(child)) {
+			child = json_object();
+			if (json_object_set_new(record, key, child) < 0)
+				goto fail;
+		}
+		record = child;
+		dotted_path = dot + 1;
+	}
+	if (json_object_set_new(record, dotted_path, value) < 0)
+		return -ENOMEM;
+	return 0;
+fail:
+	json_decref(value);
+	return -ENOMEM;
+}
+
+int event_sink_new(struct event_sink **sink, const char *log_path, bool quiet)
+{
+	struct event_sink *created = calloc(1, sizeof(*created));
+
+	if (!created)
+		return -ENOMEM;
+	created->fd = -1;
+	created->quiet = quiet;
+	if (log_path) {
+		created->fd = open(log_path,
+				   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				   0640);
+		if (created->fd < 0) {
+			int err = -errno;
+
+			free(created);
+			return err;
+		}
+	}
+	*sink = created;
+	return 0;
+}
+
+static int write_all(int fd, const char *bytes, size_t length)
+{
+	while (length > 0) {
+		ssize_t n = write(fd, bytes, length);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		bytes += n;
+		length -= (size_t)n;
+	}
+	return 0;
+}
+
+static void write_record(struct event_sink *sink, json_t *record)
+{
+	char *line;
+	size_t length;
+	int err;
+
+	if (sink->fd < 0)
+		return;
+	line = json_dumps(record, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!line) {
+		sink->lost++;
+		return;
+	}
+	length = strlen(line);
+	line[length] = '\n';
+	err = write_all(sink->fd, line, length + 1);
+	free(line);
+	if (err < 0) {
+		/* Warn on the first loss only: a full disk would flood stderr. */
+		if (sink->lost++ == 0)
+			log_warn_errno(-err, "cannot write to the event log");
+	}
+}
+
+static void print_summary(const struct event_sink *sink, const char *summary,
+			  unsigned long repeats)
+{
+	char safe[512];
+
+	if (sink->quiet || !summary)
+		return;
+	event_text_for_terminal(summary, strlen(summary), safe, sizeof(safe));
+	if (repeats > 1)
+		log_plain("nativemon: %s (%lu more times)", safe, repeats);
+	else
+		log_plain("nativemon: %s", safe);
+}
+
+static void set_count(json_t *record, unsigned long count)
+{
+	event_set(record, "nativemon.count", json_integer((json_int_t)count));
+}
+
+static void set_time(json_t *record, const char *path,
+		     const struct timespec *time)
+{
+	char text[32];
+
+	event_format_time(time, text);
+	event_set(record, path, json_string(text));
+}
+
+static void close_slot(struct event_sink *sink, struct fold_slot *slot)
+{
+	if (slot->count > 0) {
+		set_count(slot->record, slot->count);
+		set_time(slot->record, "@timestamp", &slot->last_time);
+		set_time(slot->record, "event.start", &slot->first_time);
+		set_time(slot->record, "event.end", &slot->last_time);
+		write_record(sink, slot->record);
+		print_summary(sink, slot->summary, slot->count);
+	}
+	free(slot->key);
+	free(slot->summary);
+	json_decref(slot->record);
+	memset(slot, 0, sizeof(*slot));
+}
+
+void event_sink_free(struct event_sink *sink)
+{
+	if (!sink)
+		return;
+	for (size_t i = 0; i < FOLD_SLOTS; i++)
+		close_slot(sink, &sink->slots[i]);
+	if (sink->fd >= 0)
+		close(sink->fd);
+	free(sink);
+}
+
+static long elapsed_ms(const struct timespec *since, const struct timespec *now)
+{
+	return (now->tv_sec - since->tv_sec) * 1000 +
+	       (now->tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static struct fold_slot *find_slot(struct event_sink *sink, const char *key)
+{
+	for (size_t i = 0; i < FOLD_SLOTS; i++) {
+		if (sink->slots[i].key && strcmp(sink->slots[i].key, key) == 0)
+			return &sink->slots[i];
+	}
+	return NULL;
+}
+
+/* Returns a free slot, closing the oldest window when all are in use. */
+static struct fold_slot *claim_slot(struct event_sink *sink)
+{
+	struct fold_slot *oldest = &sink->slots[0];
+
+	for (size_t i = 0; i < FOLD_SLOTS; i++) {
+		struct fold_slot *slot = &sink->slots[i];
+
+		if (!slot->key)
+			return slot;
+		if (elapsed_ms(&slot->opened, &oldest->opened) > 0)
+			oldest = slot;
+	}
+	close_slot(sink, oldest);
+	return oldest;
+}
+
+static void open_slot(struct event_sink *sink, json_t *record,
+		      const char *key, const char *summary,
+		      const struct timespec *now)
+{
+	struct fold_slot *slot = claim_slot(sink);
+
+	slot->key = strdup(key);
+	slot->summary = summary ? strdup(summary) : NULL;
+	if (!slot->key) {
+		free(slot->summary);
+		slot->summary = NULL;
+		return;
+	}
+	slot->record = json_incref(record);
+	slot->opened = *now;
+}
+
+void event_sink_emit(struct event_sink *sink, json_t *record,
+		     const char *fold_key, const char *summary)
+{
+	struct timespec now, wall;
+	struct fold_slot *slot = NULL;
+
+	if (!record)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	if (fold_key)
+		slot = find_slot(sink, fold_key);
+	if (slot && elapsed_ms(&slot->opened, &now) < EVENT_FOLD_WINDOW_MS) {
+		if (slot->count++ == 0)
+			slot->first_time = wall;
+		slot->last_time = wall;
+		json_decref(record);
+		return;
+	}
+	if (slot)
+		close_slot(sink, slot);
+	set_count(record, 1);
+	write_record(sink, record);
+	print_summary(sink, summary, 1);
+	if (fold_key)
+		open_slot(sink, record, fold_key, summary, &now);
+	json_decref(record);
+}
+
+void event_sink_flush_expired(struct event_sink *sink)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t i = 0; i < FOLD_SLOTS; i++) {
+		struct fold_slot *slot = &sink->slots[i];
+
+		if (slot->key &&
+		    elapsed_ms(&slot->opened, &now) >= EVENT_FOLD_WINDOW_MS)
+			close_slot(sink, slot);
+	}
+}
+
+int event_sink_next_flush_ms(const struct event_sink *sink)
+{
+	struct timespec now;
+	long next = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t i = 0; i < FOLD_SLOTS; i++) {
+		const struct fold_slot *slot = &sink->slots[i];
+		long left;
+
+		if (!slot->key)
+			continue;
+		left = EVENT_FOLD_WINDOW_MS - elapsed_ms(&slot->opened, &now);
+		if (left < 0)
+			left = 0;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return (int)next;
+}
+
+unsigned long event_sink_lost(const struct event_sink *sink)
+{
+	return sink->lost;
+}

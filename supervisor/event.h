@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Security events: ECS-shaped JSON records built with jansson, written as
+ * JSON Lines to the log file, with one short human line per alert on
+ * stderr. Identical records that repeat within a second are folded into
+ * one record whose nativemon.count says how many calls it stands for.
+ */
+#ifndef NATIVEMON_EVENT_H
+#define NATIVEMON_EVENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* How long identical records are folded after the first is written. */
+#define EVENT_FOLD_WINDOW_MS 1000
+
+struct event_sink;
+
+/*
+ * Opens the sink. log_path NULL writes no JSON; quiet drops the stderr
+ * lines. Returns 0 or a negative errno from opening log_path.
+ */
+int event_sink_new(struct event_sink **sink, const char *log_path, bool quiet);
+
+/* Writes every folded record still pending, then frees the sink. */
+void event_sink_free(struct event_sink *sink);
+
+/*
+ * Takes ownership of record. With a fold_key, a record equal to one written
+ * less than EVENT_FOLD_WINDOW_MS ago only increments that record's pending
+ * count. summary, if not NULL, is printed on stderr after sanitizing.
+ */
+void event_sink_emit(struct event_sink *sink, json_t *record,
+		     const char *fold_key, const char *summary);
+
+/* Writes the folded records whose window has closed. */
+void event_sink_flush_expired(struct event_sink *sink);
+
+/* Returns milliseconds until the next window closes, or -1 for none. */
+int event_sink_next_flush_ms(const struct event_sink *sink);
+
+/* Returns the number of records the sink failed to write. */
+unsigned long event_sink_lost(const struct event_sink *sink);
+
+/*
+ * Returns a JSON string for bytes taken from a target. Valid UTF-8 is kept
+ * as is; otherwise each invalid byte becomes the text \xNN and each
+ * backslash is doubled, so the output is valid UTF-8 and loses nothing.
+ * Returns NULL only when out of memory.
+ */
+json_t *event_text(const char *bytes, size_t length);
+
+/*
+ * Writes bytes into out (of size out_size, NUL-terminated) for a terminal:
+ * control characters and invalid UTF-8 become \xNN. Truncates silently.
+ */
+void event_text_for_terminal(const char *bytes, size_t length, char *out,
+			     size_t out_size);
+
+/* Formats an RFC 3339 UTC time with microseconds into out[32]. */
+void event_format_time(const struct timespec *time, char out[32]);
+
+/*
+ * Sets value (taking ownership) at a dotted path such as "process.parent.pid",
+ * creating the intermediate objects. Returns 0 or -ENOMEM.
+ */
+int event_set(json_t *record, const char *dotted_path, json_t *value);
+
+#endif

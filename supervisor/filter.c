@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Filter construction and installation. libseccomp compiles the watch set;
+ * its bad-architecture action is set to notify so that i386 syscalls
+ * (int 0x80) and x32 syscalls (numbers with bit 30 set, which libseccomp's
+ * x86-64 program sends to that action) always reach the supervisor.
+ */
+#include "filter.h"
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+/* Adds one notify rule per set bit: libseccomp compares masks for equality. */
+static int add_mask_any_rules(scmp_filter_ctx ctx, int nr,
+			      const struct policy_watch *watch)
+{
+	for (unsigned int bit = 0; bit < 64; bit++) {
+		uint64_t flag = UINT64_C(1) << bit;
+		int err;
+
+		if (!(watch->value & flag))
+			continue;
+		err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+				       SCMP_CMP(watch->arg, SCMP_CMP_MASKED_EQ,
+						flag, flag));
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int add_watch(scmp_filter_ctx ctx, const struct policy_watch *watch)
+{
+	int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
+						   watch->syscall);
+
+	if (nr == __NR_SCMP_ERROR)
+		return -ENOENT;
+	if (watch->compare == POLICY_ALWAYS)
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+	return add_mask_any_rules(ctx, nr, watch);
+}
+
+static int export_program(scmp_filter_ctx ctx, struct filter_program *program)
+{
+	int fd = memfd_create("nativemon-bpf", MFD_CLOEXEC);
+	off_t size;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	err = seccomp_export_bpf(ctx, fd);
+	if (err < 0)
+		goto out;
+	size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || size % sizeof(struct sock_filter) != 0 ||
+	    size / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		err = -E2BIG;
+		goto out;
+	}
+	program->fprog.filter = malloc((size_t)size);
+	if (!program->fprog.filter) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, program->fprog.filter, (size_t)size, 0) != size) {
+		err = -EIO;
+		goto out;
+	}
+	program->fprog.len = (unsigned short)(size / sizeof(struct sock_filter));
+out:
+	close(fd);
+	return err;
+}
+
+int filter_build(const struct policy *policy, struct filter_program *program,
+		 const char **bad_name)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int err;
+
+	memset(program, 0, sizeof(*program));
+	*bad_name = NULL;
+	if (!ctx)
+		return -ENOMEM;
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
+	if (err < 0)
+		goto out;
+	/* The child decides on no_new_privs itself, before it installs. */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (err < 0)
+		goto out;
+	for (size_t i = 0; i < policy->watch_count; i++) {
+		err = add_watch(ctx, &policy->watches[i]);
+		if (err < 0) {
+			*bad_name = policy->watches[i].syscall;
+			goto out;
+		}
+	}
+	err = export_program(ctx, program);
+out:
+	seccomp_release(ctx);
+	if (err < 0)
+		filter_program_fini(program);
+	return err;
+}
+
+void filter_program_fini(struct filter_program *program)
+{
+	free(program->fprog.filter);
+	memset(program, 0, sizeof(*program));
+}
+
+static int seccomp_set_filter(unsigned int flags, const struct sock_fprog *fprog)
+{
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, fprog);
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int filter_install(const struct filter_program *program, bool *killable_recv)
+{
+	unsigned int flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	int fd;
+
+	/*
+	 * WAIT_KILLABLE_RECV (Linux 5.19) keeps a non-fatal signal from
+	 * aborting a call whose notification the supervisor has received, so
+	 * the kernel does not send the same call again after the handler.
+	 */
+	fd = seccomp_set_filter(flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+				&program->fprog);
+	*killable_recv = fd >= 0;
+	if (fd == -EINVAL)
+		fd = seccomp_set_filter(flags, &program->fprog);
+	return fd;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The seccomp filter: built from the policy's watch set with libseccomp in
+ * the supervisor, then installed by the child with seccomp(2) directly, so
+ * that the child can ask for flags libseccomp 2.5 does not know.
+ */
+#ifndef NATIVEMON_FILTER_H
+#define NATIVEMON_FILTER_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+
+#include "policy/policy.h"
+
+struct filter_program {
+	struct sock_fprog fprog;
+};
+
+/*
+ * Builds the BPF program: watched syscalls of the native ABI, and every
+ * syscall of another ABI, return SECCOMP_RET_USER_NOTIF; everything else is
+ * allowed. Returns 0 or a negative errno; *bad_name is set to a watch-set
+ * name libseccomp does not know.
+ */
+int filter_build(const struct policy *policy, struct filter_program *program,
+		 const char **bad_name);
+
+void filter_program_fini(struct filter_program *program);
+
+/*
+ * Installs the program on the calling thread and returns the listener fd,
+ * or a negative errno. Asks for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV and
+ * falls back without it on kernels older than 5.19; *killable_recv says
+ * which one worked. Makes only the seccomp(2) calls, so it is safe in a
+ * forked child.
+ */
+int filter_install(const struct filter_program *program, bool *killable_recv);
+
+#endif

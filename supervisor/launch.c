@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The child side of `nativemon run`. Between installing the filter and the
+ * supervisor's acknowledgement the child makes no watched syscall: a
+ * watched call before the listener reached the supervisor would wait for
+ * an answer that nobody can give.
+ */
+#include "launch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* What the child sends: 0 and the listener, or an errno without fd. */
+struct hand_off {
+	int error;
+	int killable_recv;
+};
+
+static ssize_t send_hand_off(int socket, const struct hand_off *message,
+			     int fd)
+{
+	union {
+		char buffer[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (void *)message,
+			     .iov_len = sizeof(*message) };
+	struct msghdr header = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+
+	if (fd >= 0) {
+		memset(&control, 0, sizeof(control));
+		header.msg_control = control.buffer;
+		header.msg_controllen = sizeof(control.buffer);
+		cmsg = CMSG_FIRSTHDR(&header);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	return sendmsg(socket, &header, MSG_NOSIGNAL);
+}
+
+static int receive_hand_off(int socket, struct hand_off *message, int *fd)
+{
+	union {
+		char buffer[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = message, .iov_len = sizeof(*message) };
+	struct msghdr header = { .msg_iov = &iov,
+				 .msg_iovlen = 1,
+				 .msg_control = control.buffer,
+				 .msg_controllen = sizeof(control.buffer) };
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	*fd = -1;
+	do {
+		n = recvmsg(socket, &header, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(*message))
+		return -EPROTO;
+	cmsg = CMSG_FIRSTHDR(&header);
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET &&
+	    cmsg->cmsg_type == SCM_RIGHTS &&
+	    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+	return 0;
+}
+
+static void exec_command(char *const argv[])
+{
+	int err;
+
+	execvp(argv[0], argv);
+	err = errno;
+	log_error_errno(err, "cannot execute '%s'", argv[0]);
+	_exit(err == ENOENT ? LAUNCH_EXIT_NOT_FOUND
+			    : LAUNCH_EXIT_CANNOT_EXECUTE);
+}
+
+/* Runs in the child; never returns. */
+static void run_child(int socket, char *const argv[],
+		      const struct filter_program *program, bool no_new_privs,
+		      const sigset_t *child_mask)
+{
+	struct hand_off message = { 0 };
+	bool killable_recv = false;
+	char ack;
+	int listener = -1;
+
+	sigprocmask(SIG_SETMASK, child_mask, NULL);
+	if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		message.error = errno;
+	if (!message.error) {
+		listener = filter_install(program, &killable_recv);
+		if (listener < 0)
+			message.error = -listener;
+	}
+	/* From here on: only sendmsg, close, read and exec. */
+	message.killable_recv = killable_recv;
+	if (send_hand_off(socket, &message, listener) < 0 || message.error)
+		_exit(LAUNCH_EXIT_SETUP_FAILED);
+	close(listener);
+	if (read(socket, &ack, 1) != 1)
+		_exit(LAUNCH_EXIT_SETUP_FAILED);
+	close(socket);
+	exec_command(argv);
+}
+
+int launch_start(char *const argv[], const struct filter_program *program,
+		 bool no_new_privs, const sigset_t *child_mask,
+		 struct launch *launch)
+{
+	struct hand_off message;
+	int sockets[2], err;
+
+	memset(launch, 0, sizeof(*launch));
+	launch->listener = -1;
+	launch->socket = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) < 0)
+		return -errno;
+	launch->pid = fork();
+	if (launch->pid < 0) {
+		err = -errno;
+		close(sockets[0]);
+		close(sockets[1]);
+		return err;
+	}
+	if (launch->pid == 0) {
+		close(sockets[0]);
+		run_child(sockets[1], argv, program, no_new_privs, child_mask);
+	}
+	close(sockets[1]);
+	err = receive_hand_off(sockets[0], &message, &launch->listener);
+	if (err == 0 && message.error)
+		err = -message.error;
+	else if (err == 0 && launch->listener < 0)
+		err = -EPROTO;
+	if (err < 0) {
+		close(sockets[0]);
+		if (launch->listener >= 0)
+			close(launch->listener);
+		waitpid(launch->pid, NULL, 0);
+		return err;
+	}
+	launch->killable_recv = message.killable_recv;
+	/* The child waits on this socket until launch_release(). */
+	launch->socket = sockets[0];
+	return 0;
+}
+
+int launch_release(struct launch *launch)
+{
+	ssize_t n;
+
+	do {
+		n = write(launch->socket, "1", 1);
+	} while (n < 0 && errno == EINTR);
+	close(launch->socket);
+	launch->socket = -1;
+	return n == 1 ? 0 : -errno;
+}

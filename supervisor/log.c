@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The single diagnostics path of the nativemon program. Each record is built
+ * in a stack buffer and written with one write(2) so that the supervisor and
+ * the child it forks never interleave half lines.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_RECORD_MAX 1024
+
+static enum log_level max_level = LOG_LEVEL_WARN;
+
+static const char *const level_names[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARN] = "warning",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+void log_set_level(enum log_level level)
+{
+	max_level = level;
+}
+
+static void write_record(char *record, size_t length)
+{
+	ssize_t written;
+
+	/* append_va() leaves room for the newline, also in a cut record. */
+	record[length++] = '\n';
+	do {
+		written = write(STDERR_FILENO, record, length);
+	} while (written < 0 && errno == EINTR);
+}
+
+/* Appends to a record and returns the new length, clamped to the buffer. */
+static size_t append_va(char *record, size_t used, const char *fmt,
+			va_list args)
+{
+	int n;
+
+	if (used >= LOG_RECORD_MAX - 1)
+		return used;
+	n = vsnprintf(record + used, LOG_RECORD_MAX - used, fmt, args);
+	if (n < 0)
+		return used;
+	used += (size_t)n;
+	return used < LOG_RECORD_MAX - 1 ? used : LOG_RECORD_MAX - 1;
+}
+
+static size_t append(char *record, size_t used, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	used = append_va(record, used, fmt, args);
+	va_end(args);
+	return used;
+}
+
+void log_write(enum log_level level, int errnum, const char *fmt, ...)
+{
+	char record[LOG_RECORD_MAX];
+	int saved_errno = errno;
+	va_list args;
+	size_t used;
+
+	if (level > max_level)
+		return;
+	used = append(record, 0, "nativemon[%d]: %s: ", (int)getpid(),
+		      level_names[level]);
+	va_start(args, fmt);
+	used = append_va(record, used, fmt, args);
+	va_end(args);
+	if (errnum > 0)
+		used = append(record, used, ": %s", strerror(errnum));
+	write_record(record, used);
+	errno = saved_errno;
+}
+
+void log_plain(const char *fmt, ...)
+{
+	char record[LOG_RECORD_MAX];
+	va_list args;
+	size_t used;
+
+	va_start(args, fmt);
+	used = append_va(record, 0, fmt, args);
+	va_end(args);
+	write_record(record, used);
+}

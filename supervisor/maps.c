@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Parsing of /proc/PID/maps. The file is read whole before parsing because
+ * the kernel builds it while it is read; every field is checked, since a
+ * line that does not parse means the format is not what this code expects.
+ */
+#include "maps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+/* A process has at most vm.max_map_count (65530 by default) mappings. */
+#define MAPS_FILE_MAX (64u << 20)
+
+static const char deleted_suffix[] = " (deleted)";
+
+void maps_init(struct maps *maps)
+{
+	memset(maps, 0, sizeof(*maps));
+}
+
+static void clear_items(struct maps *maps)
+{
+	for (size_t i = 0; i < maps->count; i++)
+		free(maps->items[i].path);
+	maps->count = 0;
+}
+
+void maps_fini(struct maps *maps)
+{
+	clear_items(maps);
+	free(maps->items);
+	maps_init(maps);
+}
+
+static struct mapping *append_item(struct maps *maps)
+{
+	if (maps->count == maps->capacity) {
+		size_t capacity = maps->capacity ? maps->capacity * 2 : 64;
+		struct mapping *items = reallocarray(maps->items, capacity,
+						     sizeof(*items));
+
+		if (!items)
+			return NULL;
+		maps->items = items;
+		maps->capacity = capacity;
+	}
+	return memset(&maps->items[maps->count++], 0, sizeof(struct mapping));
+}
+
+static unsigned int parse_perms(const char *perms)
+{
+	unsigned int bits = 0;
+
+	if (perms[0] == 'r')
+		bits |= MAPPING_READ;
+	if (perms[1] == 'w')
+		bits |= MAPPING_WRITE;
+	if (perms[2] == 'x')
+		bits |= MAPPING_EXEC;
+	if (perms[3] == 's')
+		bits |= MAPPING_SHARED;
+	return bits;
+}
+
+static int set_path(struct mapping *mapping, const char *name, size_t length)
+{
+	size_t suffix = sizeof(deleted_suffix) - 1;
+
+	if (length == 0)
+		return 0;
+	if (length > suffix &&
+	    memcmp(name + length - suffix, deleted_suffix, suffix) == 0) {
+		mapping->deleted = true;
+		length -= suffix;
+	}
+	mapping->path = strndup(name, length);
+	return mapping->path ? 0 : -ENOMEM;
+}
+
+/*
+ * Parses one line: "START-END PERMS OFFSET MAJOR:MINOR INODE [NAME]". The
+ * name starts after the run of spaces that pads the inode column and runs
+ * to the end of the line, spaces included.
+ */
+static int parse_line(struct mapping *mapping, const char *line, size_t length)
+{
+	char copy[160], perms[5];
+	int name_start = -1;
+	size_t head = length < sizeof(copy) - 1 ? length : sizeof(copy) - 1;
+
+	memcpy(copy, line, head);
+	copy[head] = '\0';
+	if (sscanf(copy, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64
+			 " %n",
+		   &mapping->start, &mapping->end, perms, &mapping->offset,
+		   &mapping->dev_major, &mapping->dev_minor, &mapping->inode,
+		   &name_start) != 7)
+		return -EINVAL;
+	if (strlen(perms) != 4 || mapping->end <= mapping->start)
+		return -EINVAL;
+	/* %n may stop inside the copy only; the name itself is unbounded. */
+	if (name_start < 0 || (size_t)name_start > length)
+		return -EINVAL;
+	mapping->perms = parse_perms(perms);
+	return set_path(mapping, line + name_start, length - (size_t)name_start);
+}
+
+static int compare_start(const void *a, const void *b)
+{
+	const struct mapping *left = a, *right = b;
+
+	if (left->start != right->start)
+		return left->start < right->start ? -1 : 1;
+	return 0;
+}
+
+int maps_parse(struct maps *maps, const char *text, size_t length)
+{
+	const char *end = text + length;
+
+	clear_items(maps);
+	while (text < end) {
+		const char *newline = memchr(text, '\n', (size_t)(end - text));
+		size_t line_length = newline ? (size_t)(newline - text)
+					     : (size_t)(end - text);
+		struct mapping *mapping;
+		int err;
+
+		if (line_length > 0) {
+			mapping = append_item(maps);
+			if (!mapping) {
+				clear_items(maps);
+				return -ENOMEM;
+			}
+			err = parse_line(mapping, text, line_length);
+			if (err < 0) {
+				clear_items(maps);
+				return err;
+			}
+		}
+		text += line_length + 1;
+	}
+	/* The kernel prints mappings in order; sorting guards the lookup. */
+	qsort(maps->items, maps->count, sizeof(*maps->items), compare_start);
+	return 0;
+}
+
+int maps_read(struct maps *maps, pid_t pid)
+{
+	char path[64];
+	char *text = NULL;
+	size_t length = 0;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	err = procfs_read_all(path, MAPS_FILE_MAX, &text, &length);
+	if (err < 0)
+		return err;
+	err = maps_parse(maps, text, length);
+	free(text);
+	return err;
+}
+
+const struct mapping *maps_lookup(const struct maps *maps, uint64_t address)
+{
+	size_t low = 0, high = maps->count;
+
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+		const struct mapping *mapping = &maps->items[middle];
+
+		if (address < mapping->start)
+			high = middle;
+		else if (address >= mapping->end)
+			low = middle + 1;
+		else
+			return mapping;
+	}
+	return NULL;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A parsed copy of /proc/PID/maps: the mappings of one address space,
+ * sorted by address, with lookup by address.
+ */
+#ifndef NATIVEMON_MAPS_H
+#define NATIVEMON_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+	MAPPING_READ = 1 << 0,
+	MAPPING_WRITE = 1 << 1,
+	MAPPING_EXEC = 1 << 2,
+	MAPPING_SHARED = 1 << 3,
+};
+
+struct mapping {
+	uint64_t start;
+	uint64_t end; /* exclusive */
+	uint64_t offset;
+	uint64_t inode;
+	unsigned int dev_major;
+	unsigned int dev_minor;
+	unsigned int perms; /* MAPPING_* bits */
+	bool deleted;	    /* the kernel appended " (deleted)" */
+	/*
+	 * The path or pseudo-name ("[heap]", "[anon:NAME]") as the kernel
+	 * printed it, without " (deleted)"; NULL for an unnamed anonymous
+	 * mapping. The kernel prints a newline in a path as "\012".
+	 */
+	char *path;
+};
+
+struct maps {
+	struct mapping *items;
+	size_t count;
+	size_t capacity;
+};
+
+void maps_init(struct maps *maps);
+void maps_fini(struct maps *maps);
+
+/*
+ * Parses the text of a maps file, replacing the contents of maps. Returns 0,
+ * -EINVAL on a malformed line (maps is then empty) or -ENOMEM.
+ */
+int maps_parse(struct maps *maps, const char *text, size_t length);
+
+/*
+ * Reads and parses /proc/PID/maps. Returns 0 or a negative errno; -ESRCH or
+ * -ENOENT mean the process is gone.
+ */
+int maps_read(struct maps *maps, pid_t pid);
+
+/* Returns the mapping that contains address, or NULL. */
+const struct mapping *maps_lookup(const struct maps *maps, uint64_t address);
+
+#endif

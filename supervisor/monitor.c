@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Notification handling. Every notification is answered with CONTINUE, on
+ * every path, after the analysis: the default policy observes and never
+ * changes what the target sees. Facts read from /proc or target memory are
+ * used only if the notification is still valid after reading them, because
+ * a dead thread's id may already belong to another process.
+ */
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+
+#include "abi.h"
+#include "log.h"
+#include "record.h"
+#include "target.h"
+
+/* Both `syscall` (0f 05) and `int 0x80` (cd 80) are two bytes long. */
+#define SYSCALL_INSN_LENGTH 2
+
+int monitor_init(struct monitor *monitor, int listener,
+		 const struct policy *policy, struct event_sink *sink)
+{
+	memset(monitor, 0, sizeof(*monitor));
+	monitor->listener = listener;
+	monitor->policy = policy;
+	monitor->sink = sink;
+	proc_table_init(&monitor->processes);
+	return notify_buffers_init(&monitor->buffers);
+}
+
+void monitor_fini(struct monitor *monitor)
+{
+	proc_table_fini(&monitor->processes);
+	notify_buffers_fini(&monitor->buffers);
+}
+
+static bool is_name(const struct call *call, const char *name)
+{
+	return call->name && strcmp(call->name, name) == 0;
+}
+
+static struct finding *add_finding(struct call *call, enum policy_event event)
+{
+	struct finding *finding;
+
+	if (call->finding_count == CALL_FINDINGS_MAX)
+		return NULL;
+	finding = &call->findings[call->finding_count++];
+	memset(finding, 0, sizeof(*finding));
+	finding->event = event;
+	return finding;
+}
+
+static void locate_origin(struct call *call)
+{
+	const struct mapping *mapping;
+	int err;
+
+	call->address = call->ip >= SYSCALL_INSN_LENGTH
+				? call->ip - SYSCALL_INSN_LENGTH
+				: 0;
+	mapping = process_find_mapping(call->process, call->address, &err);
+	if (err < 0)
+		log_debug("cannot read the maps of pid %d: %s",
+			  (int)call->tgid, strerror(-err));
+	call->origin = origin_classify(mapping, &call->process->exe);
+	if (mapping && mapping->path) {
+		snprintf(call->module, sizeof(call->module), "%s",
+			 mapping->path);
+		call->module_offset =
+			call->address - mapping->start + mapping->offset;
+		call->has_module = true;
+	}
+}
+
+static bool is_libc_or_kernel(enum origin_kind origin)
+{
+	return origin == ORIGIN_LIBC || origin == ORIGIN_LOADER ||
+	       origin == ORIGIN_VDSO;
+}
+
+static size_t pointer_size_of(enum abi abi)
+{
+	return abi == ABI_X86_64 ? 8 : 4;
+}
+
+/* execve(path, argv, envp) and execveat(dirfd, path, argv, envp, flags). */
+static void inspect_exec(struct call *call)
+{
+	bool at = is_name(call, "execveat");
+	int dirfd = at ? (int)call->args[0] : AT_FDCWD;
+	uint64_t path_address = at ? call->args[1] : call->args[0];
+	uint64_t argv_address = at ? call->args[2] : call->args[1];
+	int flags = at ? (int)call->args[4] : 0;
+	char path[TARGET_PATH_MAX];
+	struct finding *exec;
+
+	process_mark_exec(call->process);
+	if (read_target_string(call->tid, path_address, path, sizeof(path)) < 0)
+		return;
+	exec = add_finding(call, EVENT_EXEC);
+	if (!exec)
+		return;
+	/* A shell tries each PATH entry; a name that is not there is noise. */
+	if (target_exec_file(call->tgid, call->tid, dirfd, path, flags,
+			     &exec->file) < 0 ||
+	    !S_ISREG(exec->file.st.st_mode)) {
+		call->finding_count--;
+		return;
+	}
+	exec->has_file = true;
+	read_target_args(call->tid, argv_address, pointer_size_of(call->abi),
+			 &exec->args);
+	if (exec->file.kind == ORIGIN_MEMFD || exec->file.kind == ORIGIN_DELETED) {
+		struct finding *fileless = add_finding(call, EVENT_FILELESS_EXEC);
+
+		if (fileless) {
+			fileless->file = exec->file;
+			fileless->has_file = true;
+		}
+	}
+}
+
+static void add_module_finding(struct call *call, const struct target_file *file)
+{
+	struct finding *load;
+
+	if (!process_add_module(call->process, file->st.st_dev, file->st.st_ino))
+		return;
+	load = add_finding(call, EVENT_MODULE_LOAD);
+	if (!load)
+		return;
+	load->file = *file;
+	load->has_file = true;
+	load->in_writable_dir =
+		target_path_in_writable_dir(call->tid, file->path);
+}
+
+/*
+ * mmap(addr, length, prot, flags, fd, offset) with PROT_EXEC: a file mapped
+ * executable is a module load. The new mapping only appears once the call
+ * runs, so the cached maps are marked out of date for its range.
+ */
+static void inspect_mmap(struct call *call)
+{
+	int flags = (int)call->args[3];
+	struct target_file file;
+
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+		process_mark_dirty(call->process, call->args[0], call->args[1]);
+	else
+		process_mark_dirty(call->process, 0, 0);
+	if (flags & MAP_ANONYMOUS)
+		return;
+	if (target_fd_file(call->tid, (int)call->args[4], &file) == 0)
+		add_module_finding(call, &file);
+}
+
+/*
+ * mprotect(addr, length, prot) with PROT_EXEC over a file mapping makes
+ * code executable without the loader's usual mmap, as manual loaders do.
+ */
+static void inspect_mprotect(struct call *call)
+{
+	const struct mapping *mapping;
+	struct target_file file = { 0 };
+	int err;
+
+	process_mark_dirty(call->process, call->args[0], call->args[1]);
+	mapping = process_find_mapping(call->process, call->args[0], &err);
+	if (!mapping || !mapping->path || mapping->path[0] != '/' ||
+	    mapping->inode == 0)
+		return;
+	snprintf(file.path, sizeof(file.path), "%s", mapping->path);
+	file.st.st_dev = makedev(mapping->dev_major, mapping->dev_minor);
+	file.st.st_ino = mapping->inode;
+	file.kind = origin_classify(mapping, NULL);
+	if (file.kind != ORIGIN_MEMFD && file.kind != ORIGIN_DELETED)
+		file.kind = ORIGIN_LIBRARY;
+	add_module_finding(call, &file);
+}
+
+/* mremap(old, old_size, new_size, flags, new_address) with MREMAP_FIXED. */
+static void inspect_mremap(struct call *call)
+{
+	process_mark_dirty(call->process, call->args[4], call->args[2]);
+}
+
+static void inspect_syscall(struct call *call)
+{
+	if (is_name(call, "execve") || is_name(call, "execveat")) {
+		inspect_exec(call);
+		return;
+	}
+	if (call->abi != ABI_X86_64) {
+		/* Other ABIs' mmap variants: only keep the cache honest. */
+		process_mark_dirty(call->process, 0, 0);
+		return;
+	}
+	if (is_name(call, "mmap"))
+		inspect_mmap(call);
+	else if (is_name(call, "mprotect") || is_name(call, "pkey_mprotect"))
+		inspect_mprotect(call);
+	else if (is_name(call, "mremap"))
+		inspect_mremap(call);
+}
+
+static void analyze(struct monitor *monitor, struct call *call)
+{
+	int err;
+
+	call->process = proc_table_resolve(&monitor->processes, call->tid,
+					   &call->ppid, &err);
+	if (!call->process)
+		return;
+	call->tgid = call->process->tgid;
+	locate_origin(call);
+	if (call->abi != ABI_X86_64)
+		add_finding(call, EVENT_NON_NATIVE_ABI);
+	else if (!is_libc_or_kernel(call->origin))
+		add_finding(call, EVENT_DIRECT_SYSCALL);
+	inspect_syscall(call);
+	if (call->abi == ABI_X86_64)
+		add_finding(call, EVENT_NATIVE_API);
+}
+
+static void fill_facts(const struct call *call, const struct finding *finding,
+		       struct policy_facts *facts)
+{
+	memset(facts, 0, sizeof(*facts));
+	facts->event = finding->event;
+	facts->abi = call->abi;
+	facts->syscall = call->name;
+	facts->origin = call->origin;
+	facts->module = call->has_module ? call->module : NULL;
+	facts->exe = call->process->exe_path;
+	facts->libc_mapped = call->process->libc_mapped;
+	if (finding->has_file) {
+		facts->path = finding->file.path;
+		facts->file_kind = finding->file.kind;
+		facts->path_in_writable_dir = finding->in_writable_dir;
+	}
+}
+
+/* Judges each finding and builds the records of those the policy keeps. */
+static void judge(struct monitor *monitor, struct call *call)
+{
+	for (size_t i = 0; i < call->finding_count; i++) {
+		struct finding *finding = &call->findings[i];
+		struct policy_facts facts;
+
+		fill_facts(call, finding, &facts);
+		finding->rule = policy_match(monitor->policy, &facts);
+		if (!finding->rule || finding->rule->action == POLICY_ALLOW)
+			continue;
+		record_build(call, finding);
+	}
+}
+
+static void emit(struct monitor *monitor, struct call *call)
+{
+	for (size_t i = 0; i < call->finding_count; i++) {
+		struct finding *finding = &call->findings[i];
+
+		if (!finding->record)
+			continue;
+		event_sink_emit(monitor->sink, finding->record,
+				finding->fold_key[0] ? finding->fold_key : NULL,
+				finding->summary[0] ? finding->summary : NULL);
+		finding->record = NULL;
+	}
+}
+
+static void release(struct call *call)
+{
+	for (size_t i = 0; i < call->finding_count; i++) {
+		json_decref(call->findings[i].record);
+		target_args_fini(&call->findings[i].args);
+	}
+}
+
+static void read_request(const struct seccomp_notif *request, struct call *call)
+{
+	memset(call, 0, sizeof(*call));
+	call->tid = (pid_t)request->pid;
+	call->nr = request->data.nr;
+	call->abi = abi_decode(request->data.arch, request->data.nr);
+	call->name = abi_syscall_name(call->abi, call->nr);
+	call->ip = request->data.instruction_pointer;
+	memcpy(call->args, request->data.args, sizeof(call->args));
+}
+
+int monitor_handle_one(struct monitor *monitor)
+{
+	struct notify_buffers *buffers = &monitor->buffers;
+	struct call *call = &monitor->call;
+	bool valid;
+	int err;
+
+	err = notify_receive(monitor->listener, buffers);
+	if (err == -ENOENT || err == -EINTR)
+		return 0;
+	if (err < 0)
+		return err;
+	monitor->notifications++;
+	notify_prepare_continue(buffers);
+	read_request(buffers->request, call);
+	analyze(monitor, call);
+	if (call->process)
+		judge(monitor, call);
+	/* Everything read above describes the caller only if it still waits. */
+	valid = notify_id_valid(monitor->listener, buffers->request->id);
+	err = notify_respond(monitor->listener, buffers);
+	if (err < 0 && err != -ENOENT) {
+		monitor->answer_errors++;
+		log_warn_errno(-err, "cannot answer the notification of pid %d",
+			       (int)call->tid);
+	}
+	if (valid)
+		emit(monitor, call);
+	release(call);
+	return 0;
+}

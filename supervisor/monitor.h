@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The supervisor's core: for each notification on the listener, find the
+ * caller and the origin of its syscall instruction, derive the events the
+ * policy judges, answer the notification, and hand records to the sink.
+ */
+#ifndef NATIVEMON_MONITOR_H
+#define NATIVEMON_MONITOR_H
+
+#include "call.h"
+#include "event.h"
+#include "notify.h"
+#include "policy/policy.h"
+#include "proc.h"
+
+struct monitor {
+	int listener;
+	const struct policy *policy;
+	struct event_sink *sink;
+	struct proc_table processes;
+	struct notify_buffers buffers;
+	struct call call; /* of the notification being handled */
+	unsigned long notifications;
+	unsigned long answer_errors;
+};
+
+/* Takes no ownership of listener, policy or sink. Returns 0 or -errno. */
+int monitor_init(struct monitor *monitor, int listener,
+		 const struct policy *policy, struct event_sink *sink);
+void monitor_fini(struct monitor *monitor);
+
+/*
+ * Receives one notification, answers it exactly once and emits its events.
+ * Returns 0, including when the target died meanwhile, or a negative errno
+ * when the listener itself failed.
+ */
+int monitor_handle_one(struct monitor *monitor);
+
+#endif

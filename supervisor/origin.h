@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Classification of a mapping into the origin kinds that rules match on:
+ * libc, the dynamic loader, the vDSO, the main executable, other modules,
+ * and the kinds of file-less memory.
+ */
+#ifndef NATIVEMON_ORIGIN_H
+#define NATIVEMON_ORIGIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "maps.h"
+#include "policy/policy.h"
+
+/* The file of a process's main executable, from /proc/PID/exe. */
+struct exe_identity {
+	unsigned int dev_major;
+	unsigned int dev_minor;
+	uint64_t inode;
+	const char *path; /* NULL when unknown */
+};
+
+/*
+ * Returns the origin kind of a mapping; ORIGIN_UNKNOWN for NULL (an address
+ * outside every mapping). exe may be NULL.
+ */
+enum origin_kind origin_classify(const struct mapping *mapping,
+				 const struct exe_identity *exe);
+
+/* Returns true if the base name of path is that of a C library. */
+bool origin_is_libc_path(const char *path);
+
+/* Returns true if the base name of path is that of a dynamic loader. */
+bool origin_is_loader_path(const char *path);
+
+#endif

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The process table. The supervisor learns of processes lazily, from their
+ * first notification, and of their exit only by finding /proc entries gone
+ * or restarted, so every lookup checks the thread's start time.
+ */
+#include "proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "procfs.h"
+
+/* Enough for the arguments an analyst reads; longer lines are cut. */
+#define CMDLINE_MAX 32768
+
+static int compare_process(struct process *a, struct process *b)
+{
+	return a->tgid < b->tgid ? -1 : a->tgid > b->tgid;
+}
+
+static int compare_thread(struct thread *a, struct thread *b)
+{
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+RB_GENERATE(process_tree, process, node, compare_process)
+RB_GENERATE(thread_tree, thread, node, compare_thread)
+
+void proc_table_init(struct proc_table *table)
+{
+	memset(table, 0, sizeof(*table));
+	RB_INIT(&table->processes);
+	RB_INIT(&table->threads);
+}
+
+static void clear_image(struct process *process)
+{
+	free(process->exe_path);
+	free(process->cmdline);
+	process->exe_path = NULL;
+	process->cmdline = NULL;
+	process->cmdline_length = 0;
+	memset(&process->exe, 0, sizeof(process->exe));
+	process->maps_valid = false;
+	process->dirty_count = 0;
+	process->module_count = 0;
+}
+
+static void free_process(struct process *process)
+{
+	clear_image(process);
+	maps_fini(&process->maps);
+	free(process->modules);
+	free(process);
+}
+
+static void remove_process(struct proc_table *table, struct process *process)
+{
+	struct thread *thread, *next;
+
+	RB_FOREACH_SAFE(thread, thread_tree, &table->threads, next) {
+		if (thread->process == process) {
+			RB_REMOVE(thread_tree, &table->threads, thread);
+			table->thread_count--;
+			free(thread);
+		}
+	}
+	RB_REMOVE(process_tree, &table->processes, process);
+	table->process_count--;
+	free_process(process);
+}
+
+void proc_table_fini(struct proc_table *table)
+{
+	struct process *process, *next;
+
+	RB_FOREACH_SAFE(process, process_tree, &table->processes, next)
+		remove_process(table, process);
+}
+
+static bool same_exe(const struct exe_identity *a, const struct exe_identity *b)
+{
+	return a->inode == b->inode && a->dev_major == b->dev_major &&
+	       a->dev_minor == b->dev_minor &&
+	       (a->path && b->path ? strcmp(a->path, b->path) == 0
+				   : a->path == b->path);
+}
+
+/*
+ * Reads the executable's identity at the first notification and after each
+ * exec call. Shells call exec once per PATH entry and most of those calls
+ * fail, so the cached image is only dropped when the executable changed.
+ * NOTE: a program that execs itself keeps its old module set.
+ */
+static void load_image(struct process *process)
+{
+	char path[64], target[4096];
+	struct exe_identity exe = { 0 };
+	struct stat st;
+
+	process->image_stale = false;
+	process->maps_valid = false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)process->tgid);
+	if (procfs_readlink(path, target, sizeof(target)) >= 0)
+		exe.path = target;
+	if (stat(path, &st) == 0) {
+		exe.dev_major = major(st.st_dev);
+		exe.dev_minor = minor(st.st_dev);
+		exe.inode = st.st_ino;
+	}
+	if (process->exe_path && same_exe(&process->exe, &exe))
+		return;
+	clear_image(process);
+	process->exe = exe;
+	process->exe_path = exe.path ? strdup(exe.path) : NULL;
+	process->exe.path = process->exe_path;
+}
+
+static struct process *create_process(struct proc_table *table, pid_t tgid,
+				      int *err)
+{
+	struct procfs_stat stat;
+	struct process *process;
+
+	*err = procfs_read_stat(tgid, &stat);
+	if (*err < 0)
+		return NULL;
+	process = calloc(1, sizeof(*process));
+	if (!process) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	process->tgid = tgid;
+	process->start_time = stat.start_time;
+	maps_init(&process->maps);
+	load_image(process);
+	RB_INSERT(process_tree, &table->processes, process);
+	table->process_count++;
+	return process;
+}
+
+/* Returns the live process tgid, replacing an entry left by a dead one. */
+static struct process *find_process(struct proc_table *table, pid_t tgid,
+				    int *err)
+{
+	struct process key = { .tgid = tgid };
+	struct process *process = RB_FIND(process_tree, &table->processes, &key);
+	struct procfs_stat stat;
+
+	if (process) {
+		*err = procfs_read_stat(tgid, &stat);
+		if (*err < 0)
+			return NULL;
+		if (stat.start_time == process->start_time)
+			return process;
+		remove_process(table, process);
+	}
+	return create_process(table, tgid, err);
+}
+
+static struct thread *add_thread(struct proc_table *table, pid_t tid,
+				 unsigned long long start_time, int *err)
+{
+	struct thread *thread;
+	struct process *process;
+	pid_t tgid;
+	uid_t uid;
+
+	*err = procfs_read_status(tid, &tgid, &uid);
+	if (*err < 0)
+		return NULL;
+	process = find_process(table, tgid, err);
+	if (!process)
+		return NULL;
+	thread = calloc(1, sizeof(*thread));
+	if (!thread) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	thread->tid = tid;
+	thread->start_time = start_time;
+	thread->process = process;
+	RB_INSERT(thread_tree, &table->threads, thread);
+	table->thread_count++;
+	return thread;
+}
+
+struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
+				   pid_t *ppid, int *err)
+{
+	struct thread key = { .tid = tid };
+	struct thread *thread;
+	struct procfs_stat stat;
+
+	*err = procfs_read_stat(tid, &stat);
+	if (*err < 0)
+		return NULL;
+	*ppid = stat.ppid;
+	thread = RB_FIND(thread_tree, &table->threads, &key);
+	if (thread && thread->start_time != stat.start_time) {
+		RB_REMOVE(thread_tree, &table->threads, thread);
+		table->thread_count--;
+		free(thread);
+		thread = NULL;
+	}
+	if (!thread)
+		thread = add_thread(table, tid, stat.start_time, err);
+	if (!thread)
+		return NULL;
+	if (thread->process->image_stale)
+		load_image(thread->process);
+	return thread->process;
+}
+
+static bool is_alive(pid_t id, unsigned long long start_time)
+{
+	struct procfs_stat stat;
+
+	return procfs_read_stat(id, &stat) == 0 && stat.start_time == start_time;
+}
+
+void proc_table_sweep(struct proc_table *table)
+{
+	struct process *process, *next_process;
+	struct thread *thread, *next_thread;
+
+	RB_FOREACH_SAFE(process, process_tree, &table->processes, next_process) {
+		if (!is_alive(process->tgid, process->start_time))
+			remove_process(table, process);
+	}
+	RB_FOREACH_SAFE(thread, thread_tree, &table->threads, next_thread) {
+		if (!is_alive(thread->tid, thread->start_time)) {
+			RB_REMOVE(thread_tree, &table->threads, thread);
+			table->thread_count--;
+			free(thread);
+		}
+	}
+}
+
+static bool has_libc(const struct maps *maps)
+{
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct mapping *mapping = &maps->items[i];
+
+		if (mapping->path && !mapping->deleted &&
+		    mapping->path[0] == '/' &&
+		    origin_is_libc_path(mapping->path))
+			return true;
+	}
+	return false;
+}
+
+static int reload_maps(struct process *process)
+{
+	int err = maps_read(&process->maps, process->tgid);
+
+	process->maps_valid = err == 0;
+	process->dirty_count = 0;
+	if (err == 0)
+		process->libc_mapped = has_libc(&process->maps);
+	return err;
+}
+
+static bool overlaps_dirty(const struct process *process,
+			   const struct mapping *mapping)
+{
+	for (size_t i = 0; i < process->dirty_count; i++) {
+		const struct address_range *range = &process->dirty[i];
+
+		if (range->start < mapping->end && mapping->start < range->end)
+			return true;
+	}
+	return false;
+}
+
+const struct mapping *process_find_mapping(struct process *process,
+					   uint64_t address, int *err)
+{
+	const struct mapping *mapping = NULL;
+
+	*err = 0;
+	if (process->maps_valid) {
+		mapping = maps_lookup(&process->maps, address);
+		if (mapping && !overlaps_dirty(process, mapping))
+			return mapping;
+	}
+	*err = reload_maps(process);
+	if (*err < 0)
+		return NULL;
+	return maps_lookup(&process->maps, address);
+}
+
+void process_mark_dirty(struct process *process, uint64_t start,
+			uint64_t length)
+{
+	uint64_t end = start + length;
+
+	/* A wrapped or unknown range, or too many ranges: distrust it all. */
+	if (length == 0 || end < start ||
+	    process->dirty_count == PROCESS_DIRTY_MAX) {
+		process->maps_valid = false;
+		return;
+	}
+	process->dirty[process->dirty_count].start = start;
+	process->dirty[process->dirty_count].end = end;
+	process->dirty_count++;
+}
+
+void process_mark_exec(struct process *process)
+{
+	process->image_stale = true;
+	process->maps_valid = false;
+}
+
+bool process_add_module(struct process *process, dev_t dev, ino_t inode)
+{
+	struct module_id *modules;
+
+	for (size_t i = 0; i < process->module_count; i++) {
+		if (process->modules[i].dev == dev &&
+		    process->modules[i].inode == inode)
+			return false;
+	}
+	if (process->module_count == process->module_capacity) {
+		size_t capacity = process->module_capacity * 2 + 16;
+
+		modules = reallocarray(process->modules, capacity,
+				       sizeof(*modules));
+		if (!modules)
+			return false;
+		process->modules = modules;
+		process->module_capacity = capacity;
+	}
+	process->modules[process->module_count].dev = dev;
+	process->modules[process->module_count].inode = inode;
+	process->module_count++;
+	return true;
+}
+
+const char *process_cmdline(struct process *process, size_t *length)
+{
+	char path[64];
+	ssize_t n;
+
+	if (!process->cmdline) {
+		process->cmdline = malloc(CMDLINE_MAX);
+		if (!process->cmdline)
+			return NULL;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline",
+			 (int)process->tgid);
+		/* A cut command line is still worth reporting. */
+		n = procfs_read_small(path, process->cmdline, CMDLINE_MAX);
+		if (n == -EFBIG)
+			n = CMDLINE_MAX - 1;
+		process->cmdline_length = n < 0 ? 0 : (size_t)n;
+	}
+	*length = process->cmdline_length;
+	return process->cmdline;
+}

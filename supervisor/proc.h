@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The process table: what the supervisor remembers about each process and
+ * thread that has sent a notification. Entries are keyed by id and start
+ * time, so a reused pid is never mistaken for its predecessor.
+ */
+#ifndef NATIVEMON_PROC_H
+#define NATIVEMON_PROC_H
+
+#include <bsd/sys/tree.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "maps.h"
+#include "origin.h"
+
+/* Address ranges whose cached mappings may be out of date. */
+#define PROCESS_DIRTY_MAX 8
+
+struct address_range {
+	uint64_t start;
+	uint64_t end;
+};
+
+struct module_id {
+	dev_t dev;
+	ino_t inode;
+};
+
+struct process {
+	RB_ENTRY(process) node;
+	pid_t tgid;
+	unsigned long long start_time;
+
+	/* The program image, replaced when the process calls exec. */
+	bool image_stale;
+	char *exe_path;
+	struct exe_identity exe;
+	char *cmdline; /* NUL-separated arguments, capped */
+	size_t cmdline_length;
+
+	/* A cached /proc/PID/maps; see process_find_mapping(). */
+	struct maps maps;
+	bool maps_valid;
+	bool libc_mapped;
+	struct address_range dirty[PROCESS_DIRTY_MAX];
+	size_t dirty_count;
+
+	/* Executable files already reported as module loads. */
+	struct module_id *modules;
+	size_t module_count;
+	size_t module_capacity;
+};
+
+struct thread {
+	RB_ENTRY(thread) node;
+	pid_t tid;
+	unsigned long long start_time;
+	struct process *process;
+};
+
+RB_HEAD(process_tree, process);
+RB_HEAD(thread_tree, thread);
+RB_PROTOTYPE(process_tree, process, node, compare_process)
+RB_PROTOTYPE(thread_tree, thread, node, compare_thread)
+
+struct proc_table {
+	struct process_tree processes;
+	struct thread_tree threads;
+	size_t process_count;
+	size_t thread_count;
+};
+
+void proc_table_init(struct proc_table *table);
+void proc_table_fini(struct proc_table *table);
+
+/*
+ * Finds or creates the entry of the thread tid and its process, reading
+ * /proc. Returns NULL with -errno in *err when the thread is gone or /proc
+ * cannot be read. The entry stays owned by the table.
+ */
+struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
+				   pid_t *ppid, int *err);
+
+/* Drops the entries of processes and threads that have exited. */
+void proc_table_sweep(struct proc_table *table);
+
+/*
+ * Returns the mapping that contains address, re-reading /proc/PID/maps when
+ * the cache is invalid, misses, or overlaps a dirty range. Returns NULL
+ * when no mapping contains address; *err is then 0 or the read error.
+ */
+const struct mapping *process_find_mapping(struct process *process,
+					   uint64_t address, int *err);
+
+/*
+ * Records that [start, start + length) may have been remapped; length 0
+ * means anywhere in the address space.
+ */
+void process_mark_dirty(struct process *process, uint64_t start,
+			uint64_t length);
+
+/* Records that the process is about to exec, which replaces its image. */
+void process_mark_exec(struct process *process);
+
+/*
+ * Adds a module to the set already reported. Returns true if it was new,
+ * false if it was known (or could not be stored).
+ */
+bool process_add_module(struct process *process, dev_t dev, ino_t inode);
+
+/* Returns the cached command line, reading it on first use. */
+const char *process_cmdline(struct process *process, size_t *length);
+
+#endif

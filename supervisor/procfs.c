@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Bounded /proc reads. Files are opened with O_CLOEXEC and read with the
+ * fewest syscalls the kernel allows, since some of them sit on the path of
+ * every notification.
+ */
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static ssize_t read_retry(int fd, char *buffer, size_t size)
+{
+	ssize_t n;
+
+	do {
+		n = read(fd, buffer, size);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static int grow(char **text, size_t *capacity, size_t max)
+{
+	size_t wanted = *capacity * 2;
+	char *bigger;
+
+	if (*capacity >= max + 1)
+		return -EFBIG;
+	if (wanted > max + 1)
+		wanted = max + 1;
+	bigger = realloc(*text, wanted);
+	if (!bigger)
+		return -ENOMEM;
+	*text = bigger;
+	*capacity = wanted;
+	return 0;
+}
+
+int procfs_read_all(const char *path, size_t max, char **text, size_t *length)
+{
+	size_t capacity = 16384, used = 0;
+	char *buffer = malloc(capacity);
+	int fd, err = 0;
+
+	if (!buffer)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buffer);
+		return -errno;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (used + 1 >= capacity && (err = grow(&buffer, &capacity, max)))
+			break;
+		n = read_retry(fd, buffer + used, capacity - used - 1);
+		if (n <= 0) {
+			err = (int)n;
+			break;
+		}
+		used += (size_t)n;
+	}
+	close(fd);
+	if (err < 0) {
+		free(buffer);
+		return err;
+	}
+	buffer[used] = '\0';
+	*text = buffer;
+	*length = used;
+	return 0;
+}
+
+ssize_t procfs_read_small(const char *path, char *buffer, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read_retry(fd, buffer, size - 1);
+	close(fd);
+	if (n < 0)
+		return n;
+	buffer[n] = '\0';
+	return (size_t)n == size - 1 ? -EFBIG : n;
+}
+
+ssize_t procfs_readlink(const char *path, char *buffer, size_t size)
+{
+	ssize_t n = readlink(path, buffer, size);
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	buffer[n] = '\0';
+	return n;
+}
+
+int procfs_read_stat(pid_t tid, struct procfs_stat *stat)
+{
+	char path[64], text[1024];
+	const char *fields;
+	ssize_t n;
+	int ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	n = procfs_read_small(path, text, sizeof(text));
+	if (n < 0)
+		return (int)n;
+	/* comm may contain spaces and parentheses: parse after the last ')'. */
+	fields = strrchr(text, ')');
+	if (!fields)
+		return -EINVAL;
+	/* Fields 3 (state) to 22 (starttime); see proc_pid_stat(5). */
+	if (sscanf(fields + 1,
+		   " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d"
+		   " %*d %*d %*d %*d %llu",
+		   &ppid, &stat->start_time) != 2)
+		return -EINVAL;
+	stat->ppid = ppid;
+	return 0;
+}
+
+static int parse_status_field(const char *text, const char *name,
+			      unsigned long *value)
+{
+	const char *line = strstr(text, name);
+
+	if (!line)
+		return -EINVAL;
+	if (sscanf(line + strlen(name), " %lu", value) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+int procfs_read_status(pid_t tid, pid_t *tgid, uid_t *uid)
+{
+	char path[64], text[4096];
+	unsigned long tgid_value, uid_value;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	n = procfs_read_small(path, text, sizeof(text));
+	if (n < 0 && n != -EFBIG)
+		return (int)n;
+	/* Name: is the first line, so a crafted comm cannot fake a field. */
+	if (parse_status_field(text, "\nTgid:", &tgid_value) < 0 ||
+	    parse_status_field(text, "\nUid:", &uid_value) < 0)
+		return -EINVAL;
+	*tgid = (pid_t)tgid_value;
+	*uid = (uid_t)uid_value;
+	return 0;
+}
+
+int procfs_read_syscall_pointers(pid_t tgid, pid_t tid, uint64_t *sp,
+				 uint64_t *ip)
+{
+	char path[96], text[256];
+	long long nr;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)tgid,
+		 (int)tid);
+	n = procfs_read_small(path, text, sizeof(text));
+	if (n < 0)
+		return (int)n;
+	/* "running" or "-1 SP IP" mean the thread is not blocked in a call. */
+	if (sscanf(text, "%lld", &nr) != 1 || nr < 0)
+		return -EAGAIN;
+	/* NR ARG1..ARG6 SP IP, all hexadecimal but NR. */
+	if (sscanf(text,
+		   "%*d %*x %*x %*x %*x %*x %*x %" SCNx64 " %" SCNx64, sp,
+		   ip) != 2)
+		return -EINVAL;
+	return 0;
+}

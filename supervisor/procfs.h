@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Bounded reads of /proc files about target processes. Everything read here
+ * describes a process that may change or exit at any moment, so callers
+ * confirm the notification is still valid before trusting it.
+ */
+#ifndef NATIVEMON_PROCFS_H
+#define NATIVEMON_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Reads a whole file of at most max bytes into a NUL-terminated heap buffer
+ * that the caller frees. Returns 0, -EFBIG past max, or a negative errno.
+ */
+int procfs_read_all(const char *path, size_t max, char **text, size_t *length);
+
+/*
+ * Reads a file into buffer with one read(2) and NUL-terminates it. Returns
+ * the length or a negative errno. -EFBIG means the file did not fit, and
+ * buffer then contains its NUL-terminated start.
+ */
+ssize_t procfs_read_small(const char *path, char *buffer, size_t size);
+
+/*
+ * Reads a symbolic link such as /proc/PID/exe into buffer. Returns the
+ * length or a negative errno; -ENAMETOOLONG if it did not fit.
+ */
+ssize_t procfs_readlink(const char *path, char *buffer, size_t size);
+
+/* Fields of /proc/PID/stat that the supervisor uses. */
+struct procfs_stat {
+	pid_t ppid;
+	unsigned long long start_time; /* clock ticks after boot */
+};
+
+/* Reads /proc/TID/stat. Returns 0 or a negative errno. */
+int procfs_read_stat(pid_t tid, struct procfs_stat *stat);
+
+/* Reads the Tgid and the real Uid of a thread. Returns 0 or -errno. */
+int procfs_read_status(pid_t tid, pid_t *tgid, uid_t *uid);
+
+/*
+ * Reads the stack and instruction pointers of a thread blocked in a syscall
+ * from /proc/PID/task/TID/syscall. Returns 0, -EAGAIN when the thread is
+ * running, or a negative errno.
+ */
+int procfs_read_syscall_pointers(pid_t tgid, pid_t tid, uint64_t *sp,
+				 uint64_t *ip);
+
+#endif

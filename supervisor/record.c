@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Record building. Field names follow the Elastic Common Schema where it
+ * has one; nativemon's own fields live under "nativemon.". Text that comes
+ * from a target goes through event_text() so the line stays valid UTF-8.
+ */
+#include "record.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "event.h"
+#include "procfs.h"
+
+static void set_hex(json_t *record, const char *path, uint64_t value)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "0x%" PRIx64, value);
+	event_set(record, path, json_string(text));
+}
+
+static void set_text(json_t *record, const char *path, const char *text)
+{
+	if (text)
+		event_set(record, path, event_text(text, strlen(text)));
+}
+
+/* Builds a JSON array from NUL-separated strings. */
+static json_t *args_array(const char *bytes, size_t length)
+{
+	json_t *array = json_array();
+	size_t at = 0;
+
+	while (array && at < length) {
+		size_t n = strnlen(bytes + at, length - at);
+
+		json_array_append_new(array, event_text(bytes + at, n));
+		at += n + 1;
+	}
+	return array;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path ? path : "?";
+}
+
+static void add_event_fields(json_t *record, const struct finding *finding)
+{
+	const struct policy_rule *rule = finding->rule;
+	bool alert = rule->action == POLICY_ALERT;
+	const char *category = finding->event == EVENT_MODULE_LOAD ? "library"
+								   : "process";
+	char time[32];
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	event_format_time(&now, time);
+	event_set(record, "@timestamp", json_string(time));
+	event_set(record, "event.kind", json_string(alert ? "alert" : "event"));
+	event_set(record, "event.action",
+		  json_string(policy_event_name(finding->event)));
+	event_set(record, "event.category", json_pack("[s]", category));
+	event_set(record, "event.type",
+		  json_pack("[s]", finding->event == EVENT_EXEC ? "start"
+								: "info"));
+	event_set(record, "event.severity", json_integer(rule->severity));
+	event_set(record, "event.module", json_string("nativemon"));
+	event_set(record, "rule.id", json_string(rule->id));
+	event_set(record, "rule.name", json_string(rule->name));
+}
+
+static void add_threat_fields(json_t *record, const struct policy_rule *rule)
+{
+	json_t *ids = json_array();
+	const char *at = rule->techniques;
+
+	while (ids && at && *at) {
+		size_t n = strcspn(at, ",");
+
+		json_array_append_new(ids, json_stringn(at, n));
+		at += n + (at[n] == ',');
+	}
+	if (json_array_size(ids) == 0) {
+		json_decref(ids);
+		return;
+	}
+	event_set(record, "threat.framework", json_string("MITRE ATT&CK"));
+	event_set(record, "threat.technique.id", ids);
+}
+
+static void add_parent_fields(json_t *record, pid_t ppid)
+{
+	char path[64], exe[TARGET_PATH_MAX];
+
+	if (ppid <= 0)
+		return;
+	event_set(record, "process.parent.pid", json_integer(ppid));
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)ppid);
+	if (procfs_readlink(path, exe, sizeof(exe)) >= 0)
+		set_text(record, "process.parent.executable", exe);
+}
+
+static const char *user_name(uid_t uid, char *buffer, size_t size)
+{
+	struct passwd entry, *found = NULL;
+
+	if (getpwuid_r(uid, &entry, buffer, size, &found) != 0 || !found)
+		return NULL;
+	return found->pw_name;
+}
+
+static void add_user_fields(json_t *record, const struct call *call)
+{
+	char buffer[1024];
+	const char *name;
+	pid_t tgid;
+	uid_t uid;
+
+	if (procfs_read_status(call->tid, &tgid, &uid) < 0)
+		return;
+	event_set(record, "user.id", json_sprintf("%u", (unsigned int)uid));
+	name = user_name(uid, buffer, sizeof(buffer));
+	if (name)
+		set_text(record, "user.name", name);
+}
+
+static void add_process_fields(json_t *record, const struct call *call,
+			       const struct finding *finding)
+{
+	struct process *process = call->process;
+	char path[64], cwd[TARGET_PATH_MAX];
+	const char *cmdline;
+	size_t length;
+
+	event_set(record, "process.pid", json_integer(call->tgid));
+	event_set(record, "process.thread.id", json_integer(call->tid));
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
+	if (procfs_readlink(path, cwd, sizeof(cwd)) >= 0)
+		set_text(record, "process.working_directory", cwd);
+	add_parent_fields(record, call->ppid);
+	cmdline = process_cmdline(process, &length);
+	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC) {
+		/* The process is about to become the program it executes. */
+		set_text(record, "process.executable", finding->file.path);
+		if (finding->args.bytes) {
+			event_set(record, "process.args",
+				  args_array(finding->args.bytes,
+					     finding->args.length));
+			event_set(record, "process.args_count",
+				  json_integer((json_int_t)finding->args.total));
+		}
+		set_text(record, "process.previous.executable", process->exe_path);
+		return;
+	}
+	set_text(record, "process.executable", process->exe_path);
+	if (cmdline)
+		event_set(record, "process.args", args_array(cmdline, length));
+}
+
+static void add_syscall_fields(json_t *record, const struct call *call)
+{
+	json_t *args = json_array();
+
+	if (call->name)
+		event_set(record, "nativemon.syscall.name",
+			  json_string(call->name));
+	event_set(record, "nativemon.syscall.nr", json_integer(call->nr));
+	event_set(record, "nativemon.syscall.arch",
+		  json_string(abi_name(call->abi)));
+	for (size_t i = 0; args && i < 6; i++)
+		json_array_append_new(args,
+				      json_sprintf("0x%" PRIx64, call->args[i]));
+	event_set(record, "nativemon.syscall.args", args);
+	set_hex(record, "nativemon.origin.address", call->address);
+	event_set(record, "nativemon.origin.kind",
+		  json_string(origin_kind_name(call->origin)));
+	if (call->has_module) {
+		set_text(record, "nativemon.origin.path", call->module);
+		set_hex(record, "nativemon.origin.offset", call->module_offset);
+	}
+}
+
+static void add_file_fields(json_t *record, const struct finding *finding)
+{
+	const struct target_file *file = &finding->file;
+	const char *prefix = finding->event == EVENT_MODULE_LOAD ? "dll.path"
+								 : "file.path";
+
+	if (!finding->has_file)
+		return;
+	set_text(record, prefix, file->path);
+	event_set(record, "file.device",
+		  json_sprintf("%02x:%02x", major(file->st.st_dev),
+			       minor(file->st.st_dev)));
+	event_set(record, "file.inode",
+		  json_sprintf("%" PRIu64, (uint64_t)file->st.st_ino));
+	event_set(record, "nativemon.file.kind",
+		  json_string(origin_kind_name(file->kind)));
+}
+
+/* Formats a human line; a long path makes it shorter, never wrong. */
+static void format_summary(struct finding *finding, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void format_summary(struct finding *finding, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(finding->summary, sizeof(finding->summary), fmt, args);
+	va_end(args);
+}
+
+static void write_summary(const struct call *call, struct finding *finding)
+{
+	const char *action = policy_action_name(finding->rule->action);
+	const char *event = policy_event_name(finding->event);
+	const char *program = base_name(call->process->exe_path);
+	const char *name = call->name ? call->name : "?";
+
+	if (finding->rule->action != POLICY_ALERT)
+		return;
+	if (finding->has_file) {
+		format_summary(finding, "%s %s %s (pid %d %s)", action, event,
+			       finding->file.path, (int)call->tgid, program);
+	} else if (call->has_module) {
+		format_summary(finding,
+			       "%s %s %s%s%s from %s+0x%" PRIx64 " (pid %d %s)",
+			       action, event, name,
+			       call->abi != ABI_X86_64 ? " " : "",
+			       call->abi != ABI_X86_64 ? abi_name(call->abi) : "",
+			       call->module, call->module_offset,
+			       (int)call->tgid, program);
+	} else {
+		format_summary(finding,
+			       "%s %s %s from %s memory 0x%" PRIx64
+			       " (pid %d %s)",
+			       action, event, name,
+			       origin_kind_name(call->origin), call->address,
+			       (int)call->tgid, program);
+	}
+}
+
+static void write_fold_key(const struct call *call, struct finding *finding)
+{
+	/* Each exec is reported on its own; other repeats may fold. */
+	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC)
+		return;
+	int n = snprintf(finding->fold_key, sizeof(finding->fold_key),
+			 "%s|%d|%llu|%d|%d|%" PRIx64 "|%s", finding->rule->id,
+			 (int)call->tgid,
+			 (unsigned long long)call->process->start_time,
+			 (int)call->abi, call->nr, call->address,
+			 finding->has_file ? finding->file.path : "");
+
+	/* A cut key could fold two different events: do not fold then. */
+	if (n < 0 || (size_t)n >= sizeof(finding->fold_key))
+		finding->fold_key[0] = '\0';
+}
+
+void record_build(const struct call *call, struct finding *finding)
+{
+	const struct policy_rule *rule = finding->rule;
+	json_t *record = json_object();
+
+	if (!record)
+		return;
+	add_event_fields(record, finding);
+	add_threat_fields(record, rule);
+	add_process_fields(record, call, finding);
+	add_user_fields(record, call);
+	add_syscall_fields(record, call);
+	add_file_fields(record, finding);
+	event_set(record, "nativemon.verdict",
+		  json_string(rule->action == POLICY_ALERT ? "alert" : "allow"));
+	finding->record = record;
+	write_summary(call, finding);
+	write_fold_key(call, finding);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ECS records for findings: the JSON object, the fold key that identifies
+ * repeats of the same event, and the one-line summary for stderr.
+ */
+#ifndef NATIVEMON_RECORD_H
+#define NATIVEMON_RECORD_H
+
+#include "call.h"
+
+/*
+ * Fills finding->record, fold_key and summary from the call and the rule
+ * that matched. Reads /proc for the caller's details. On allocation
+ * failure finding->record stays NULL and the finding is dropped.
+ */
+void record_build(const struct call *call, struct finding *finding);
+
+#endif

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The supervisor's event loop and the wrapper duties users rely on: signal
+ * forwarding, reaping orphans as a child subreaper, and exiting with the
+ * command's status once nothing filtered is left.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "filter.h"
+#include "launch.h"
+#include "log.h"
+#include "monitor.h"
+
+/* How often the process table drops entries of processes that exited. */
+#define SWEEP_INTERVAL_MS 10000
+
+static const int forwarded_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+};
+
+struct supervisor {
+	struct monitor monitor;
+	struct event_sink *sink;
+	struct filter_program program;
+	struct launch launch;
+	int signal_fd;
+	bool child_exited;
+	int child_status;
+};
+
+static bool has_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct header = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+
+	if (syscall(SYS_capget, &header, data) < 0)
+		return false;
+	return data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &
+	       CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
+/* Blocks the signals the loop reads from a signalfd. */
+static int setup_signals(struct supervisor *supervisor, sigset_t *original)
+{
+	sigset_t handled;
+
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(int); i++)
+		sigaddset(&handled, forwarded_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &handled, original) < 0)
+		return -errno;
+	supervisor->signal_fd =
+		signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+	return supervisor->signal_fd < 0 ? -errno : 0;
+}
+
+static int prepare(struct supervisor *supervisor,
+		   const struct run_options *options, sigset_t *original)
+{
+	const char *bad_name;
+	int err;
+
+	err = filter_build(policy_default(), &supervisor->program, &bad_name);
+	if (err < 0) {
+		log_error_errno(-err, "cannot build the seccomp filter%s%s",
+				bad_name ? " for syscall " : "",
+				bad_name ? bad_name : "");
+		return err;
+	}
+	err = event_sink_new(&supervisor->sink, options->log_path,
+			     options->quiet);
+	if (err < 0) {
+		log_error_errno(-err, "cannot open the event log '%s'",
+				options->log_path);
+		return err;
+	}
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		log_warn_errno(errno, "cannot become a child subreaper; "
+				      "orphans will not be reaped");
+	err = setup_signals(supervisor, original);
+	if (err < 0)
+		log_error_errno(-err, "cannot set up signal handling");
+	return err;
+}
+
+static int start(struct supervisor *supervisor,
+		 const struct run_options *options, const sigset_t *child_mask)
+{
+	bool no_new_privs = !has_cap_sys_admin();
+	int err;
+
+	if (no_new_privs)
+		log_warn("running without CAP_SYS_ADMIN, so no_new_privs is set:"
+			 " setuid and file-capability programs will not gain"
+			 " privileges");
+	err = launch_start(options->argv, &supervisor->program, no_new_privs,
+			   child_mask, &supervisor->launch);
+	if (err < 0) {
+		log_error_errno(-err, "cannot install the seccomp filter for "
+				      "'%s'", options->argv[0]);
+		return err;
+	}
+	if (!supervisor->launch.killable_recv)
+		log_info("kernel lacks SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+	err = monitor_init(&supervisor->monitor, supervisor->launch.listener,
+			   policy_default(), supervisor->sink);
+	if (err < 0) {
+		log_error_errno(-err, "cannot set up the supervisor");
+		return err;
+	}
+	err = notify_set_sync_wakeup(supervisor->launch.listener);
+	if (err < 0)
+		log_debug("synchronous wake-up unavailable: %s", strerror(-err));
+	err = launch_release(&supervisor->launch);
+	if (err < 0)
+		log_error_errno(-err, "cannot start '%s'", options->argv[0]);
+	return err;
+}
+
+static void reap_children(struct supervisor *supervisor)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == supervisor->launch.pid) {
+			supervisor->child_exited = true;
+			supervisor->child_status = status;
+		}
+	}
+}
+
+/*
+ * A signal the terminal sent (SI_KERNEL) already reached the child when it
+ * shares nativemon's foreground process group; sending it again would
+ * deliver it twice.
+ */
+static void forward_signal(struct supervisor *supervisor,
+			   const struct signalfd_siginfo *info)
+{
+	pid_t child = supervisor->launch.pid;
+
+	if (supervisor->child_exited)
+		return;
+	if (info->ssi_code == SI_KERNEL && getpgid(child) == getpgrp())
+		return;
+	if (kill(child, (int)info->ssi_signo) < 0 && errno != ESRCH)
+		log_warn_errno(errno, "cannot forward signal %u to pid %d",
+			       info->ssi_signo, (int)child);
+}
+
+static void read_signals(struct supervisor *supervisor)
+{
+	struct signalfd_siginfo info;
+
+	while (read(supervisor->signal_fd, &info, sizeof(info)) ==
+	       sizeof(info)) {
+		if (info.ssi_signo == SIGCHLD)
+			reap_children(supervisor);
+		else
+			forward_signal(supervisor, &info);
+	}
+}
+
+static int poll_timeout(const struct supervisor *supervisor)
+{
+	int flush = event_sink_next_flush_ms(supervisor->sink);
+
+	return flush >= 0 && flush < SWEEP_INTERVAL_MS ? flush
+						       : SWEEP_INTERVAL_MS;
+}
+
+static void close_listener(struct supervisor *supervisor)
+{
+	close(supervisor->launch.listener);
+	supervisor->launch.listener = -1;
+	supervisor->monitor.listener = -1;
+}
+
+static void handle_listener(struct supervisor *supervisor, short revents)
+{
+	int err;
+
+	if (revents & POLLIN) {
+		err = monitor_handle_one(&supervisor->monitor);
+		if (err < 0) {
+			log_error_errno(-err, "cannot receive notifications; "
+					      "watched syscalls now fail with ENOSYS");
+			close_listener(supervisor);
+		}
+		return;
+	}
+	/* POLLHUP: the last filtered task is gone; stop polling at once. */
+	if (revents & (POLLHUP | POLLERR | POLLNVAL))
+		close_listener(supervisor);
+}
+
+static void serve(struct supervisor *supervisor)
+{
+	struct timespec last_sweep, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &last_sweep);
+	while (supervisor->launch.listener >= 0 || !supervisor->child_exited) {
+		struct pollfd fds[2] = {
+			{ .fd = supervisor->signal_fd, .events = POLLIN },
+			{ .fd = supervisor->launch.listener, .events = POLLIN },
+		};
+		int ready = poll(fds, supervisor->launch.listener >= 0 ? 2 : 1,
+				 poll_timeout(supervisor));
+
+		if (ready < 0 && errno != EINTR) {
+			log_error_errno(errno, "poll failed");
+			break;
+		}
+		if (ready > 0 && fds[0].revents)
+			read_signals(supervisor);
+		if (ready > 0 && supervisor->launch.listener >= 0 &&
+		    fds[1].revents)
+			handle_listener(supervisor, fds[1].revents);
+		event_sink_flush_expired(supervisor->sink);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - last_sweep.tv_sec >= SWEEP_INTERVAL_MS / 1000) {
+			proc_table_sweep(&supervisor->monitor.processes);
+			last_sweep = now;
+		}
+	}
+}
+
+static int exit_status(const struct supervisor *supervisor)
+{
+	int status = supervisor->child_status;
+
+	if (!supervisor->child_exited)
+		return RUN_EXIT_FAILURE;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return RUN_EXIT_FAILURE;
+}
+
+int run_command(const struct run_options *options)
+{
+	struct supervisor supervisor = { .signal_fd = -1 };
+	sigset_t original;
+	int status = RUN_EXIT_FAILURE;
+
+	supervisor.launch.listener = -1;
+	if (prepare(&supervisor, options, &original) < 0)
+		goto out;
+	if (start(&supervisor, options, &original) < 0) {
+		if (supervisor.launch.pid > 0) {
+			kill(supervisor.launch.pid, SIGKILL);
+			waitpid(supervisor.launch.pid, NULL, 0);
+		}
+		goto out;
+	}
+	/* A closed stderr must not kill the supervisor; the child resets it. */
+	signal(SIGPIPE, SIG_IGN);
+	serve(&supervisor);
+	status = exit_status(&supervisor);
+	if (supervisor.monitor.answer_errors)
+		log_warn("%lu notifications could not be answered",
+			 supervisor.monitor.answer_errors);
+out:
+	monitor_fini(&supervisor.monitor);
+	event_sink_free(supervisor.sink);
+	filter_program_fini(&supervisor.program);
+	if (supervisor.signal_fd >= 0)
+		close(supervisor.signal_fd);
+	return status;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `nativemon run`: wrap a command, supervise its process tree until every
+ * filtered task has exited, and exit with the command's status.
+ */
+#ifndef NATIVEMON_RUN_H
+#define NATIVEMON_RUN_H
+
+#include <stdbool.h>
+
+/* Exit status when nativemon itself fails before or while supervising. */
+#define RUN_EXIT_FAILURE 125
+
+struct run_options {
+	const char *log_path; /* NULL: no JSON Lines */
+	bool quiet;	      /* no alert lines on stderr */
+	char **argv;	      /* the command, NULL-terminated */
+};
+
+/*
+ * Runs the command under the supervisor. Returns the exit status for
+ * nativemon: the command's, 128 + N if signal N killed it, or
+ * RUN_EXIT_FAILURE.
+ */
+int run_command(const struct run_options *options);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reading another process's memory and file descriptors. Everything here is
+ * hostile input: the target chooses the bytes, may change them while they
+ * are read, and may die at any time. All reads are bounded.
+ */
+#ifndef NATIVEMON_TARGET_H
+#define NATIVEMON_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "policy/policy.h"
+
+/* Caps on what is copied out of a target for one event. */
+#define TARGET_PATH_MAX 4096
+#define TARGET_ARGS_MAX 256
+#define TARGET_ARGS_BYTES_MAX 32768
+
+/*
+ * Copies up to size bytes from address in process pid into buffer, through
+ * process_vm_readv(2) and else /proc/PID/mem. Returns the number of bytes
+ * copied, which is short when the range crosses into unmapped memory, or a
+ * negative errno.
+ */
+ssize_t read_target_memory(pid_t pid, uint64_t address, void *buffer,
+			   size_t size);
+
+/*
+ * Copies a NUL-terminated string of at most size - 1 bytes. Returns its
+ * length, -ENAMETOOLONG when no NUL came within the cap, or -errno.
+ */
+ssize_t read_target_string(pid_t pid, uint64_t address, char *buffer,
+			   size_t size);
+
+/* An argument vector copied out of a target. */
+struct target_args {
+	char *bytes;  /* the strings, each NUL-terminated */
+	size_t length;
+	size_t count;	 /* strings copied */
+	size_t total;	 /* strings in the vector, >= count when cut */
+	bool truncated;
+};
+
+/*
+ * Copies the argv array at address, whose pointers are pointer_size bytes
+ * (8 natively, 4 for i386 and x32). Returns 0 or a negative errno; a vector
+ * past the caps is cut and marked truncated. Free with target_args_fini().
+ */
+int read_target_args(pid_t pid, uint64_t address, size_t pointer_size,
+		     struct target_args *args);
+void target_args_fini(struct target_args *args);
+
+/* A file a target named, resolved from the supervisor's side. */
+struct target_file {
+	char path[TARGET_PATH_MAX]; /* as readlink(2) shows it */
+	struct stat st;
+	enum origin_kind kind; /* ORIGIN_MEMFD, ORIGIN_DELETED or LIBRARY */
+};
+
+/* Resolves the open file fd of thread tid. Returns 0 or -errno. */
+int target_fd_file(pid_t tid, int fd, struct target_file *file);
+
+/*
+ * Resolves the file an exec call names: path relative to dirfd (AT_FDCWD
+ * for the working directory), or dirfd itself for an empty path with
+ * AT_EMPTY_PATH. /proc/self, /proc/thread-self and /dev/fd are read as
+ * the target's own. Returns 0 or -errno.
+ */
+int target_exec_file(pid_t tgid, pid_t tid, int dirfd, const char *path,
+		     int flags, struct target_file *file);
+
+/* Returns true if a directory above path (in tid's root) is world-writable. */
+bool target_path_in_writable_dir(pid_t tid, const char *path);
+
+#endif
