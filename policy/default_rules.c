@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The policy compiled into nativemon: what it watches and how it judges
- * what it sees. These tables are the single place where default detections
- * are defined.
+ * The policy compiled into nativemon: the watch set and the rules that
+ * judge each finding. These tables are the single place where default
+ * detections are defined.
  */
 #include "policy.h"
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Where a syscall instruction, or a mapped file, lives. */
+/* The kind of memory that holds a syscall instruction or a mapped file. */
 enum origin_kind {
 	ORIGIN_UNKNOWN,
 	ORIGIN_LIBC,
@@ -37,7 +37,7 @@ enum abi {
 	ABI_UNKNOWN,
 };
 
-/* What the supervisor observed; the value of ECS event.action. */
+/* The finding kind, written as ECS event.action. */
 enum policy_event {
 	EVENT_NATIVE_API,
 	EVENT_DIRECT_SYSCALL,
@@ -98,7 +98,7 @@ struct policy_rule {
 	enum policy_tristate libc_mapped;
 };
 
-/* How a watched syscall's integer argument is compared in BPF. */
+/* The BPF comparison on a watched syscall's integer argument. */
 enum policy_compare {
 	POLICY_ALWAYS,	     /* no condition */
 	POLICY_MASK_ANY,     /* (arg & value) != 0 */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * One watched syscall as the supervisor sees it while it handles the
- * notification, and the findings derived from it. Lives only for the
- * handling of that notification.
+ * One watched syscall, as read from its notification and /proc, and the
+ * findings derived from it. Valid only while that notification is being
+ * handled.
  */
 #ifndef NATIVEMON_CALL_H
 #define NATIVEMON_CALL_H
@@ -38,7 +38,7 @@ struct call {
 	pid_t tid;
 	enum abi abi;
 	int nr;
-	const char *name; /* NULL for a number no table knows */
+	const char *name; /* NULL for a number outside the ABI's table */
 	uint64_t args[6];
 	uint64_t ip; /* after the syscall instruction */
 

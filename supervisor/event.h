@@ -3,7 +3,7 @@
  * Security events: ECS-shaped JSON records built with jansson, written as
  * JSON Lines to the log file, with one short human line per alert on
  * stderr. Identical records that repeat within a second are folded into
- * one record whose nativemon.count says how many calls it stands for.
+ * one record, and its nativemon.count is the number of calls it covers.
  */
 #ifndef NATIVEMON_EVENT_H
 #define NATIVEMON_EVENT_H
@@ -46,7 +46,7 @@ unsigned long event_sink_lost(const struct event_sink *sink);
 
 /*
  * Returns a JSON string for bytes taken from a target. Valid UTF-8 is kept
- * as is; otherwise each invalid byte becomes the text \xNN and each
+ * as is. Otherwise each invalid byte becomes the text \xNN and each
  * backslash is doubled, so the output is valid UTF-8 and loses nothing.
  * Returns NULL only when out of memory.
  */

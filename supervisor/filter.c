@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Filter construction and installation. libseccomp compiles the watch set;
- * its bad-architecture action is set to notify so that i386 syscalls
- * (int 0x80) and x32 syscalls (numbers with bit 30 set, which libseccomp's
- * x86-64 program sends to that action) always reach the supervisor.
+ * Filter construction and installation. libseccomp compiles the watch set,
+ * and its bad-architecture action is set to notify. i386 syscalls (int 0x80)
+ * and x32 syscalls (numbers with bit 30 set, which libseccomp's x86-64
+ * program sends to that action) therefore always reach the supervisor.
  */
 #include "filter.h"
 

@@ -30,9 +30,9 @@ void filter_program_fini(struct filter_program *program);
 /*
  * Installs the program on the calling thread and returns the listener fd,
  * or a negative errno. Asks for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV and
- * falls back without it on kernels older than 5.19; *killable_recv says
- * which one worked. Makes only the seccomp(2) calls, so it is safe in a
- * forked child.
+ * falls back without it on kernels older than 5.19. *killable_recv is set
+ * when the flag was accepted. Makes only seccomp(2) calls, so it is safe
+ * in a forked child.
  */
 int filter_install(const struct filter_program *program, bool *killable_recv);
 

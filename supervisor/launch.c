@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The child side of `nativemon run`. Between installing the filter and the
- * supervisor's acknowledgement the child makes no watched syscall: a
- * watched call before the listener reached the supervisor would wait for
- * an answer that nobody can give.
+ * supervisor's acknowledgement the child makes no watched syscall, because
+ * such a call would block until a response that no process can send yet.
  */
 #include "launch.h"
 
@@ -18,7 +17,7 @@
 
 #include "log.h"
 
-/* What the child sends: 0 and the listener, or an errno without fd. */
+/* The child's report: error 0 with the listener attached, or an errno. */
 struct hand_off {
 	int error;
 	int killable_recv;

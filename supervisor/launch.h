@@ -2,7 +2,7 @@
 /*
  * Starting the monitored command: fork, install the filter in the child,
  * pass its listener to the supervisor, and exec the command once the
- * supervisor is ready to answer.
+ * supervisor is ready to respond.
  */
 #ifndef NATIVEMON_LAUNCH_H
 #define NATIVEMON_LAUNCH_H

@@ -39,6 +39,15 @@ static void usage_error(const char *message, const char *value)
 	exit(EXIT_USAGE);
 }
 
+/* getopt leaves the bad character of a short option group in optopt. */
+static void unknown_option(const char *word)
+{
+	char short_option[3] = { '-', (char)optopt, '\0' };
+
+	usage_error("unknown option",
+		    optopt && word[1] != '-' ? short_option : word);
+}
+
 static void print_version(void)
 {
 	printf("nativemon %s\n", PACKAGE_VERSION);
@@ -89,7 +98,7 @@ static int main_run(int argc, char **argv)
 				    argv[optind - 1]);
 			break;
 		default:
-			usage_error("unknown option", argv[optind - 1]);
+			unknown_option(argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

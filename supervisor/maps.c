@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Parsing of /proc/PID/maps. The file is read whole before parsing because
- * the kernel builds it while it is read; every field is checked, since a
- * line that does not parse means the format is not what this code expects.
+ * the kernel builds it while it is read. Every field is checked, because a
+ * line that does not parse means an unexpected format.
  */
 #include "maps.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Notification handling. Every notification is answered with CONTINUE, on
- * every path, after the analysis: the default policy observes and never
- * changes what the target sees. Facts read from /proc or target memory are
+ * Notification handling. Every notification gets exactly one CONTINUE
+ * response, on every path, after the analysis, because the default policy
+ * observes and never changes the target's behaviour. Facts read from /proc or target memory are
  * used only if the notification is still valid after reading them, because
  * a dead thread's id may already belong to another process.
  */
@@ -59,6 +59,21 @@ static struct finding *add_finding(struct call *call, enum policy_event event)
 	return finding;
 }
 
+static bool is_file_backed(enum origin_kind origin)
+{
+	switch (origin) {
+	case ORIGIN_LIBC:
+	case ORIGIN_LOADER:
+	case ORIGIN_EXECUTABLE:
+	case ORIGIN_LIBRARY:
+	case ORIGIN_MEMFD:
+	case ORIGIN_DELETED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void locate_origin(struct call *call)
 {
 	const struct mapping *mapping;
@@ -72,7 +87,7 @@ static void locate_origin(struct call *call)
 		log_debug("cannot read the maps of pid %d: %s",
 			  (int)call->tgid, strerror(-err));
 	call->origin = origin_classify(mapping, &call->process->exe);
-	if (mapping && mapping->path) {
+	if (mapping && is_file_backed(call->origin)) {
 		snprintf(call->module, sizeof(call->module), "%s",
 			 mapping->path);
 		call->module_offset =
@@ -321,7 +336,7 @@ int monitor_handle_one(struct monitor *monitor)
 	err = notify_respond(monitor->listener, buffers);
 	if (err < 0 && err != -ENOENT) {
 		monitor->answer_errors++;
-		log_warn_errno(-err, "cannot answer the notification of pid %d",
+		log_warn_errno(-err, "cannot send the response to the notification of pid %d",
 			       (int)call->tid);
 	}
 	if (valid)

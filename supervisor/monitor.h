@@ -2,7 +2,8 @@
 /*
  * The supervisor's core: for each notification on the listener, find the
  * caller and the origin of its syscall instruction, derive the events the
- * policy judges, answer the notification, and hand records to the sink.
+ * policy judges, respond to the notification, and hand records to the
+ * sink.
  */
 #ifndef NATIVEMON_MONITOR_H
 #define NATIVEMON_MONITOR_H
@@ -30,7 +31,8 @@ int monitor_init(struct monitor *monitor, int listener,
 void monitor_fini(struct monitor *monitor);
 
 /*
- * Receives one notification, answers it exactly once and emits its events.
+ * Receives one notification, responds to it exactly once and emits its
+ * events.
  * Returns 0, including when the target died meanwhile, or a negative errno
  * when the listener itself failed.
  */

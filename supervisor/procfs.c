@@ -26,18 +26,18 @@ static ssize_t read_retry(int fd, char *buffer, size_t size)
 
 static int grow(char **text, size_t *capacity, size_t max)
 {
-	size_t wanted = *capacity * 2;
+	size_t next = *capacity * 2;
 	char *bigger;
 
 	if (*capacity >= max + 1)
 		return -EFBIG;
-	if (wanted > max + 1)
-		wanted = max + 1;
-	bigger = realloc(*text, wanted);
+	if (next > max + 1)
+		next = max + 1;
+	bigger = realloc(*text, next);
 	if (!bigger)
 		return -ENOMEM;
 	*text = bigger;
-	*capacity = wanted;
+	*capacity = next;
 	return 0;
 }
 

@@ -49,9 +49,12 @@ static json_t *args_array(const char *bytes, size_t length)
 
 static const char *base_name(const char *path)
 {
-	const char *slash = path ? strrchr(path, '/') : NULL;
+	const char *slash;
 
-	return slash ? slash + 1 : path ? path : "?";
+	if (!path)
+		return "?";
+	slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
 }
 
 static void add_event_fields(json_t *record, const struct finding *finding)

@@ -276,7 +276,7 @@ int run_command(const struct run_options *options)
 	serve(&supervisor);
 	status = exit_status(&supervisor);
 	if (supervisor.monitor.answer_errors)
-		log_warn("%lu notifications could not be answered",
+		log_warn("%lu notification responses failed",
 			 supervisor.monitor.answer_errors);
 out:
 	monitor_fini(&supervisor.monitor);
