@@ -238,10 +238,11 @@ static void write_summary(const struct call *call, struct finding *finding)
 			       finding->file.path, (int)call->tgid, program);
 	} else if (call->has_module) {
 		format_summary(finding,
-			       "%s %s %s%s%s from %s+0x%" PRIx64 " (pid %d %s)",
+			       "%s %s %s%s%s%s from %s+0x%" PRIx64 " (pid %d %s)",
 			       action, event, name,
-			       call->abi != ABI_X86_64 ? " " : "",
+			       call->abi != ABI_X86_64 ? " (" : "",
 			       call->abi != ABI_X86_64 ? abi_name(call->abi) : "",
+			       call->abi != ABI_X86_64 ? ")" : "",
 			       call->module, call->module_offset,
 			       (int)call->tgid, program);
 	} else {

@@ -39,6 +39,11 @@ static ssize_t read_through_proc_mem(pid_t pid, uint64_t address,
 	return n;
 }
 
+/*
+ * NOTE: a read of memory that the target registered with userfaultfd
+ * blocks until its fault is resolved, which only a privileged target can
+ * arrange (kernel-mode faults need CAP_SYS_PTRACE by default).
+ */
 ssize_t read_target_memory(pid_t pid, uint64_t address, void *buffer,
 			   size_t size)
 {
