@@ -26,6 +26,7 @@ struct finding {
 	struct target_file file; /* the module loaded or program executed */
 	bool in_writable_dir;
 	struct target_args args; /* the new argv of an exec */
+	bool after_exec; /* found from the new image, not from the exec call */
 
 	/* Built by record_build() when the rule keeps the event. */
 	json_t *record;

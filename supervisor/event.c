@@ -58,7 +58,8 @@ static size_t utf8_char_length(const char *bytes, size_t length)
 	size_t n = mbrtowc(&wide, bytes, length, &state);
 
 	uselocale(saved);
-	if (n == (size_t)-1 || n == (size_t)-2)
+	/* glibc also decodes 5- and 6-byte forms and values past U+10FFFF. */
+	if (n == (size_t)-1 || n == (size_t)-2 || n > 4 || wide > 0x10ffff)
 		return 0;
 	return n == 0 ? 1 : n;
 }
@@ -79,24 +80,42 @@ static bool is_utf8(const char *bytes, size_t length)
 	return true;
 }
 
-/* Appends \xNN escapes for invalid bytes; out must hold 4 * length + 1. */
+static bool is_c1_control(const char *bytes, size_t n)
+{
+	return n == 2 && (unsigned char)bytes[0] == 0xc2 &&
+	       (unsigned char)bytes[1] < 0xa0;
+}
+
+/*
+ * Appends \xNN escapes for invalid bytes into out of out_size bytes,
+ * stopping before the first escape or character that does not fit.
+ */
 static size_t escape_invalid(const char *bytes, size_t length, char *out,
-			     bool escape_controls)
+			     size_t out_size, bool escape_controls)
 {
 	size_t i = 0, used = 0;
 
 	while (i < length) {
 		unsigned char byte = (unsigned char)bytes[i];
 		size_t n = byte < 0x80 ? 1 : utf8_char_length(bytes + i, length - i);
+		bool control = escape_controls &&
+			       (byte < 0x20 || byte == 0x7f ||
+				is_c1_control(bytes + i, n));
 
-		if (n == 0 || (escape_controls && (byte < 0x20 || byte == 0x7f))) {
+		if (n == 0 || control) {
+			if (used + 4 >= out_size)
+				break;
 			used += (size_t)sprintf(out + used, "\\x%02x", byte);
 			i++;
 		} else if (byte == '\\' && !escape_controls) {
+			if (used + 2 >= out_size)
+				break;
 			out[used++] = '\\';
 			out[used++] = '\\';
 			i++;
 		} else {
+			if (used + n >= out_size)
+				break;
 			memcpy(out + used, bytes + i, n);
 			used += n;
 			i += n;
@@ -104,6 +123,11 @@ static size_t escape_invalid(const char *bytes, size_t length, char *out,
 	}
 	out[used] = '\0';
 	return used;
+}
+
+bool event_text_needs_escape(const char *bytes, size_t length)
+{
+	return !is_utf8(bytes, length);
 }
 
 json_t *event_text(const char *bytes, size_t length)
@@ -117,7 +141,7 @@ json_t *event_text(const char *bytes, size_t length)
 	if (!escaped)
 		return NULL;
 	text = json_stringn(escaped, escape_invalid(bytes, length, escaped,
-						    false));
+						    4 * length + 1, false));
 	free(escaped);
 	return text;
 }
@@ -125,24 +149,9 @@ json_t *event_text(const char *bytes, size_t length)
 void event_text_for_terminal(const char *bytes, size_t length, char *out,
 			     size_t out_size)
 {
-	char *escaped = malloc(4 * length + 1);
-	size_t used;
-
 	if (out_size == 0)
 		return;
-	out[0] = '\0';
-	if (!escaped)
-		return;
-	used = escape_invalid(bytes, length, escaped, true);
-	/* Cut on a character boundary: never leave half an escape or char. */
-	if (used >= out_size) {
-		used = out_size - 1;
-		while (used > 0 && ((unsigned char)escaped[used] & 0xc0) == 0x80)
-			used--;
-	}
-	memcpy(out, escaped, used);
-	out[used] = '\0';
-	free(escaped);
+	escape_invalid(bytes, length, out, out_size, true);
 }
 
 void event_format_time(const struct timespec *time, char out[32])
@@ -257,10 +266,11 @@ static void print_summary(const struct event_sink *sink, const char *summary,
 	if (sink->quiet || !summary)
 		return;
 	event_text_for_terminal(summary, strlen(summary), safe, sizeof(safe));
-	if (repeats > 1)
-		log_plain("nativemon: %s (%lu more times)", safe, repeats);
-	else
+	if (repeats == 0)
 		log_plain("nativemon: %s", safe);
+	else
+		log_plain("nativemon: %s (%lu more %s)", safe, repeats,
+			  repeats == 1 ? "time" : "times");
 }
 
 static void set_count(json_t *record, unsigned long count)
@@ -376,7 +386,7 @@ void event_sink_emit(struct event_sink *sink, json_t *record,
 		close_slot(sink, slot);
 	set_count(record, 1);
 	write_record(sink, record);
-	print_summary(sink, summary, 1);
+	print_summary(sink, summary, 0);
 	if (fold_key)
 		open_slot(sink, record, fold_key, summary, &now);
 	json_decref(record);

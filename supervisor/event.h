@@ -47,10 +47,14 @@ unsigned long event_sink_lost(const struct event_sink *sink);
 /*
  * Returns a JSON string for bytes taken from a target. Valid UTF-8 is kept
  * as is. Otherwise each invalid byte becomes the text \xNN and each
- * backslash is doubled, so the output is valid UTF-8 and loses nothing.
+ * backslash is doubled, so the output is valid UTF-8. Records list such
+ * fields in nativemon.escaped, which makes the escaping reversible.
  * Returns NULL only when out of memory.
  */
 json_t *event_text(const char *bytes, size_t length);
+
+/* Returns true if event_text() escapes these bytes (not valid UTF-8). */
+bool event_text_needs_escape(const char *bytes, size_t length);
 
 /*
  * Writes bytes into out (of size out_size, NUL-terminated) for a terminal:

@@ -106,6 +106,9 @@ static int parse_line(struct mapping *mapping, const char *line, size_t length)
 		return -EINVAL;
 	if (strlen(perms) != 4 || mapping->end <= mapping->start)
 		return -EINVAL;
+	if (!strchr("r-", perms[0]) || !strchr("w-", perms[1]) ||
+	    !strchr("x-", perms[2]) || !strchr("ps", perms[3]))
+		return -EINVAL;
 	/* %n may stop inside the copy only; the name itself is unbounded. */
 	if (name_start < 0 || (size_t)name_start > length)
 		return -EINVAL;
@@ -149,7 +152,9 @@ int maps_parse(struct maps *maps, const char *text, size_t length)
 		text += line_length + 1;
 	}
 	/* The kernel prints mappings in order; sorting guards the lookup. */
-	qsort(maps->items, maps->count, sizeof(*maps->items), compare_start);
+	if (maps->count > 1)
+		qsort(maps->items, maps->count, sizeof(*maps->items),
+		      compare_start);
 	return 0;
 }
 

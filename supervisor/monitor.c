@@ -102,6 +102,11 @@ static bool is_libc_or_kernel(enum origin_kind origin)
 	       origin == ORIGIN_VDSO;
 }
 
+static bool is_unlinked(enum origin_kind kind)
+{
+	return kind == ORIGIN_MEMFD || kind == ORIGIN_DELETED;
+}
+
 static size_t pointer_size_of(enum abi abi)
 {
 	return abi == ABI_X86_64 ? 8 : 4;
@@ -132,16 +137,81 @@ static void inspect_exec(struct call *call)
 		return;
 	}
 	exec->has_file = true;
+	call->process->exec_reported = true;
 	read_target_args(call->tid, argv_address, pointer_size_of(call->abi),
 			 &exec->args);
-	if (exec->file.kind == ORIGIN_MEMFD || exec->file.kind == ORIGIN_DELETED) {
+	if (is_unlinked(exec->file.kind)) {
 		struct finding *fileless = add_finding(call, EVENT_FILELESS_EXEC);
 
 		if (fileless) {
 			fileless->file = exec->file;
 			fileless->has_file = true;
+			call->process->fileless_reported = true;
 		}
 	}
+}
+
+/* Copies the new image's command line into an exec finding. */
+static void copy_cmdline(struct process *process, struct target_args *args)
+{
+	size_t length;
+	const char *cmdline = process_cmdline(process, &length);
+
+	if (!cmdline || length == 0)
+		return;
+	args->bytes = malloc(length);
+	if (!args->bytes)
+		return;
+	memcpy(args->bytes, cmdline, length);
+	args->length = length;
+	for (size_t i = 0; i < length; i++)
+		args->count += cmdline[i] == '\0';
+	args->total = args->count;
+}
+
+static struct finding *add_image_finding(struct call *call,
+					 enum policy_event event,
+					 const struct target_file *file)
+{
+	struct finding *finding = add_finding(call, event);
+
+	if (finding) {
+		finding->file = *file;
+		finding->has_file = true;
+		finding->after_exec = true;
+	}
+	return finding;
+}
+
+/*
+ * Checks the program that an exec just started, from /proc/PID/exe, the
+ * kernel's own record of it. The exec call is inspected before it runs,
+ * from a path in target memory that the target may spell in ways the
+ * supervisor cannot resolve (another spelling of /proc/self/fd/N, a
+ * symbolic link into /proc); this catches what that inspection missed.
+ */
+static void inspect_new_image(struct call *call)
+{
+	struct process *process = call->process;
+	bool exec_reported = process->exec_reported;
+	bool fileless_reported = process->fileless_reported;
+	struct target_file file;
+	struct finding *exec;
+	char path[64];
+
+	process->image_changed = false;
+	process->exec_reported = false;
+	process->fileless_reported = false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)call->tgid);
+	if (target_describe_path(path, &file) < 0)
+		return;
+	if (!exec_reported) {
+		exec = add_image_finding(call, EVENT_EXEC, &file);
+		if (exec)
+			copy_cmdline(process, &exec->args);
+	}
+	if (is_unlinked(file.kind) && !fileless_reported)
+		add_image_finding(call, EVENT_FILELESS_EXEC, &file);
 }
 
 static void add_module_finding(struct call *call, const struct target_file *file)
@@ -198,7 +268,7 @@ static void inspect_mprotect(struct call *call)
 	file.st.st_dev = makedev(mapping->dev_major, mapping->dev_minor);
 	file.st.st_ino = mapping->inode;
 	file.kind = origin_classify(mapping, NULL);
-	if (file.kind != ORIGIN_MEMFD && file.kind != ORIGIN_DELETED)
+	if (!is_unlinked(file.kind))
 		file.kind = ORIGIN_LIBRARY;
 	add_module_finding(call, &file);
 }
@@ -237,6 +307,8 @@ static void analyze(struct monitor *monitor, struct call *call)
 	if (!call->process)
 		return;
 	call->tgid = call->process->tgid;
+	if (call->process->image_changed)
+		inspect_new_image(call);
 	locate_origin(call);
 	if (call->abi != ABI_X86_64)
 		add_finding(call, EVENT_NON_NATIVE_ABI);

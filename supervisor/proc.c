@@ -115,6 +115,7 @@ static void load_image(struct process *process)
 	}
 	if (process->exe_path && same_exe(&process->exe, &exe))
 		return;
+	process->image_changed = process->exe_path != NULL;
 	clear_image(process);
 	process->exe = exe;
 	process->exe_path = exe.path ? strdup(exe.path) : NULL;
@@ -315,6 +316,8 @@ void process_mark_exec(struct process *process)
 {
 	process->image_stale = true;
 	process->maps_valid = false;
+	process->exec_reported = false;
+	process->fileless_reported = false;
 }
 
 bool process_add_module(struct process *process, dev_t dev, ino_t inode)

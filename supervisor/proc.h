@@ -36,6 +36,9 @@ struct process {
 
 	/* The program image, replaced when the process calls exec. */
 	bool image_stale;
+	bool image_changed; /* an exec replaced the image; see monitor.c */
+	bool exec_reported; /* the last exec call yielded an exec finding */
+	bool fileless_reported;
 	char *exe_path;
 	struct exe_identity exe;
 	char *cmdline; /* NUL-separated arguments, capped */

@@ -43,7 +43,7 @@ static int grow(char **text, size_t *capacity, size_t max)
 
 int procfs_read_all(const char *path, size_t max, char **text, size_t *length)
 {
-	size_t capacity = 16384, used = 0;
+	size_t capacity = max < 16384 ? max + 1 : 16384, used = 0;
 	char *buffer = malloc(capacity);
 	int fd, err = 0;
 
@@ -56,7 +56,14 @@ int procfs_read_all(const char *path, size_t max, char **text, size_t *length)
 	}
 	for (;;) {
 		ssize_t n;
+		char probe;
 
+		if (used == max) {
+			/* Full: the file fits only if nothing follows. */
+			n = read_retry(fd, &probe, 1);
+			err = n > 0 ? -EFBIG : (int)n;
+			break;
+		}
 		if (used + 1 >= capacity && (err = grow(&buffer, &capacity, max)))
 			break;
 		n = read_retry(fd, buffer + used, capacity - used - 1);

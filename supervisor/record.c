@@ -26,25 +26,49 @@ static void set_hex(json_t *record, const char *path, uint64_t value)
 	event_set(record, path, json_string(text));
 }
 
-static void set_text(json_t *record, const char *path, const char *text)
+/* Lists a field whose value event_text() escaped, so readers can undo it. */
+static void mark_escaped(json_t *record, const char *path)
 {
-	if (text)
-		event_set(record, path, event_text(text, strlen(text)));
+	json_t *nativemon = json_object_get(record, "nativemon");
+	json_t *escaped = json_object_get(nativemon, "escaped");
+
+	if (!json_is_array(escaped)) {
+		escaped = json_array();
+		event_set(record, "nativemon.escaped", escaped);
+	}
+	json_array_append_new(escaped, json_string(path));
 }
 
-/* Builds a JSON array from NUL-separated strings. */
-static json_t *args_array(const char *bytes, size_t length)
+static void set_text(json_t *record, const char *path, const char *text)
+{
+	size_t length;
+
+	if (!text)
+		return;
+	length = strlen(text);
+	if (event_text_needs_escape(text, length))
+		mark_escaped(record, path);
+	event_set(record, path, event_text(text, length));
+}
+
+/* Sets an array from NUL-separated strings, such as a command line. */
+static void set_args(json_t *record, const char *path, const char *bytes,
+		     size_t length)
 {
 	json_t *array = json_array();
+	bool escaped = false;
 	size_t at = 0;
 
 	while (array && at < length) {
 		size_t n = strnlen(bytes + at, length - at);
 
+		escaped |= event_text_needs_escape(bytes + at, n);
 		json_array_append_new(array, event_text(bytes + at, n));
 		at += n + 1;
 	}
-	return array;
+	if (escaped)
+		mark_escaped(record, path);
+	event_set(record, path, array);
 }
 
 static const char *base_name(const char *path)
@@ -156,18 +180,19 @@ static void add_process_fields(json_t *record, const struct call *call,
 		/* The process is about to become the program it executes. */
 		set_text(record, "process.executable", finding->file.path);
 		if (finding->args.bytes) {
-			event_set(record, "process.args",
-				  args_array(finding->args.bytes,
-					     finding->args.length));
+			set_args(record, "process.args", finding->args.bytes,
+				 finding->args.length);
 			event_set(record, "process.args_count",
 				  json_integer((json_int_t)finding->args.total));
 		}
-		set_text(record, "process.previous.executable", process->exe_path);
+		if (!finding->after_exec)
+			set_text(record, "process.previous.executable",
+				 process->exe_path);
 		return;
 	}
 	set_text(record, "process.executable", process->exe_path);
 	if (cmdline)
-		event_set(record, "process.args", args_array(cmdline, length));
+		set_args(record, "process.args", cmdline, length);
 }
 
 static void add_syscall_fields(json_t *record, const struct call *call)
@@ -283,7 +308,12 @@ void record_build(const struct call *call, struct finding *finding)
 	add_threat_fields(record, rule);
 	add_process_fields(record, call, finding);
 	add_user_fields(record, call);
-	add_syscall_fields(record, call);
+	/* The call that revealed a new image is not the exec call itself. */
+	if (finding->after_exec)
+		event_set(record, "event.reason",
+			  json_string("found in /proc/PID/exe after the exec"));
+	else
+		add_syscall_fields(record, call);
 	add_file_fields(record, finding);
 	event_set(record, "nativemon.verdict",
 		  json_string(rule->action == POLICY_ALERT ? "alert" : "allow"));

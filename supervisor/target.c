@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -68,9 +70,11 @@ ssize_t read_target_string(pid_t pid, uint64_t address, char *buffer,
 {
 	size_t used = 0;
 
-	while (used + 1 < size) {
+	if (size == 0)
+		return -ENAMETOOLONG;
+	while (used < size) {
 		size_t page_left = 4096 - ((address + used) & 4095);
-		size_t chunk = size - 1 - used;
+		size_t chunk = size - used;
 		ssize_t n;
 		char *nul;
 
@@ -134,6 +138,8 @@ int read_target_args(pid_t pid, uint64_t address, size_t pointer_size,
 	int err;
 
 	memset(args, 0, sizeof(*args));
+	if (pointer_size != 4 && pointer_size != 8)
+		return -EINVAL;
 	if (address == 0)
 		return 0;
 	args->bytes = malloc(TARGET_ARGS_BYTES_MAX);
@@ -197,7 +203,7 @@ static int describe_open_file(int fd, struct target_file *file)
 	return 0;
 }
 
-static int open_and_describe(const char *path, struct target_file *file)
+int target_describe_path(const char *path, struct target_file *file)
 {
 	int fd = open(path, O_PATH | O_CLOEXEC);
 	int err;
@@ -216,32 +222,151 @@ int target_fd_file(pid_t tid, int fd, struct target_file *file)
 	if (fd < 0)
 		return -EBADF;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
-	return open_and_describe(path, file);
+	return target_describe_path(path, file);
 }
 
-/* Rewrites paths that mean "this process" to name the target instead. */
-static int rewrite_self_path(pid_t tgid, pid_t tid, const char *path,
-			     char *out, size_t size)
+static bool is_procfs(int fd)
 {
-	int n;
+	struct statfs fs;
 
-	if (strncmp(path, "/proc/self/", 11) == 0)
-		n = snprintf(out, size, "/proc/%d/%s", (int)tgid, path + 11);
-	else if (strncmp(path, "/proc/thread-self/", 18) == 0)
-		n = snprintf(out, size, "/proc/%d/task/%d/%s", (int)tgid,
-			     (int)tid, path + 18);
-	else if (strncmp(path, "/dev/fd/", 8) == 0)
-		n = snprintf(out, size, "/proc/%d/fd/%s", (int)tid, path + 8);
+	return fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
+static bool is_same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Opens one component from dir, or "self" and "thread-self" of procfs. */
+static int open_component(pid_t tgid, pid_t tid, int dir, const char *name)
+{
+	char own[64];
+
+	if (!is_procfs(dir))
+		return openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (strcmp(name, "self") == 0) {
+		snprintf(own, sizeof(own), "%d", (int)tgid);
+		name = own;
+	} else if (strcmp(name, "thread-self") == 0) {
+		snprintf(own, sizeof(own), "%d/task/%d", (int)tgid, (int)tid);
+		name = own;
+	}
+	/* Magic links under /proc/PID already name the target's files. */
+	return openat(dir, name, O_PATH | O_CLOEXEC);
+}
+
+/*
+ * Replaces the symbolic link at component with its text, in front of what
+ * is left of the path in rest. Returns 0 or -errno.
+ */
+static int splice_link(int link_fd, char *rest, size_t rest_size,
+		       const char **left)
+{
+	char text[TARGET_PATH_MAX];
+	size_t tail = strlen(*left);
+	ssize_t n = readlinkat(link_fd, "", text, sizeof(text) - 1);
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n + tail + 2 > rest_size)
+		return -ENAMETOOLONG;
+	memmove(rest + n, *left, tail + 1);
+	memcpy(rest, text, (size_t)n);
+	*left = rest;
+	return 0;
+}
+
+/* Copies the next component of *left into name. Returns its length. */
+static ssize_t next_component(const char **left, char name[NAME_MAX + 1])
+{
+	size_t length;
+
+	while (**left == '/')
+		(*left)++;
+	length = strcspn(*left, "/");
+	if (length > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(name, *left, length);
+	name[length] = '\0';
+	*left += length;
+	return (ssize_t)length;
+}
+
+/*
+ * Walks path one component at a time as the target would: absolute paths
+ * and symbolic links start at the target's root, and procfs "self" names
+ * the target. Returns an O_PATH descriptor or -errno.
+ */
+static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
+			  const char *path)
+{
+	char rest[2 * TARGET_PATH_MAX], name[NAME_MAX + 1];
+	const char *left = rest;
+	int dir, next, links = 0, err = 0;
+	ssize_t length;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(rest))
+		return -ENAMETOOLONG;
+	strcpy(rest, path);
+	dir = fcntl(path[0] == '/' ? root : start, F_DUPFD_CLOEXEC, 0);
+	if (dir < 0)
+		return -errno;
+	while ((length = next_component(&left, name)) > 0) {
+		if (strcmp(name, ".") == 0 ||
+		    (strcmp(name, "..") == 0 && is_same_file(dir, root)))
+			continue;
+		next = open_component(tgid, tid, dir, name);
+		if (next < 0) {
+			err = -errno;
+			break;
+		}
+		if (fstat(next, &st) == 0 && S_ISLNK(st.st_mode)) {
+			/* Linux gives up after 40 links, and so does this. */
+			err = ++links > 40 ? -ELOOP
+					   : splice_link(next, rest,
+							 sizeof(rest), &left);
+			close(next);
+			if (err < 0)
+				break;
+			if (rest[0] == '/') {
+				close(dir);
+				dir = fcntl(root, F_DUPFD_CLOEXEC, 0);
+				if (dir < 0)
+					return -errno;
+			}
+			continue;
+		}
+		close(dir);
+		dir = next;
+	}
+	if (length < 0)
+		err = (int)length;
+	if (err < 0) {
+		close(dir);
+		return err;
+	}
+	return dir;
+}
+
+static int open_proc_entry(pid_t tid, const char *entry, int fd)
+{
+	char path[64];
+
+	if (fd >= 0)
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
 	else
-		n = snprintf(out, size, "/proc/%d/root%s", (int)tid, path);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, entry);
+	return open(path, O_PATH | O_CLOEXEC);
 }
 
 int target_exec_file(pid_t tgid, pid_t tid, int dirfd, const char *path,
 		     int flags, struct target_file *file)
 {
-	char resolved[TARGET_PATH_MAX + 64];
-	int n;
+	int root, start, fd, err;
 
 	memset(file, 0, sizeof(*file));
 	if (path[0] == '\0') {
@@ -249,26 +374,25 @@ int target_exec_file(pid_t tgid, pid_t tid, int dirfd, const char *path,
 			return -ENOENT;
 		return target_fd_file(tid, dirfd, file);
 	}
-	/*
-	 * NOTE: absolute symbolic links inside the path resolve against the
-	 * supervisor's root, and /proc paths against its pid namespace.
-	 */
-	if (path[0] == '/') {
-		if (rewrite_self_path(tgid, tid, path, resolved,
-				      sizeof(resolved)) < 0)
-			return -ENAMETOOLONG;
-	} else if (dirfd == AT_FDCWD) {
-		n = snprintf(resolved, sizeof(resolved), "/proc/%d/cwd/%s",
-			     (int)tid, path);
-		if (n < 0 || (size_t)n >= sizeof(resolved))
-			return -ENAMETOOLONG;
-	} else {
-		n = snprintf(resolved, sizeof(resolved), "/proc/%d/fd/%d/%s",
-			     (int)tid, dirfd, path);
-		if (n < 0 || (size_t)n >= sizeof(resolved))
-			return -ENAMETOOLONG;
+	if (strlen(path) >= TARGET_PATH_MAX)
+		return -ENAMETOOLONG;
+	root = open_proc_entry(tid, "root", -1);
+	if (root < 0)
+		return -errno;
+	start = open_proc_entry(tid, "cwd", dirfd == AT_FDCWD ? -1 : dirfd);
+	if (start < 0) {
+		err = -errno;
+		close(root);
+		return err;
 	}
-	return open_and_describe(resolved, file);
+	fd = open_as_target(tgid, tid, root, start, path);
+	close(start);
+	close(root);
+	if (fd < 0)
+		return fd;
+	err = describe_open_file(fd, file);
+	close(fd);
+	return err;
 }
 
 bool target_path_in_writable_dir(pid_t tid, const char *path)

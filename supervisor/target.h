@@ -61,6 +61,12 @@ struct target_file {
 	enum origin_kind kind; /* ORIGIN_MEMFD, ORIGIN_DELETED or LIBRARY */
 };
 
+/*
+ * Resolves a path as the supervisor sees it, such as /proc/PID/exe.
+ * Returns 0 or -errno.
+ */
+int target_describe_path(const char *path, struct target_file *file);
+
 /* Resolves the open file fd of thread tid. Returns 0 or -errno. */
 int target_fd_file(pid_t tid, int fd, struct target_file *file);
 

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Tests of the event module: escaping of target bytes for JSON and for a
+ * terminal, time formatting, dotted-path setting, and the JSON Lines sink
+ * with its folding of repeated records.
+ */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Returns true if bytes are well-formed UTF-8 as RFC 3629 defines it. */
+static bool is_strict_utf8(const unsigned char *bytes, size_t length)
+{
+	size_t i = 0;
+
+	while (i < length) {
+		unsigned char lead = bytes[i];
+		uint32_t code;
+		size_t n;
+
+		if (lead < 0x80) {
+			i++;
+			continue;
+		}
+		if (lead >= 0xc2 && lead <= 0xdf) {
+			n = 2;
+			code = lead & 0x1f;
+		} else if (lead >= 0xe0 && lead <= 0xef) {
+			n = 3;
+			code = lead & 0x0f;
+		} else if (lead >= 0xf0 && lead <= 0xf4) {
+			n = 4;
+			code = lead & 0x07;
+		} else {
+			return false;
+		}
+		if (i + n > length)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((bytes[i + k] & 0xc0) != 0x80)
+				return false;
+			code = (code << 6) | (bytes[i + k] & 0x3f);
+		}
+		if ((n == 3 && code < 0x800) || (n == 4 && code < 0x10000) ||
+		    code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* Checks that text survives json_dumps and json_loads unchanged. */
+static void expect_round_trip(json_t *text, const char *label)
+{
+	json_t *wrapper = json_pack("{sO}", "v", text);
+	json_t *loaded;
+	char *line;
+
+	cr_assert_not_null(wrapper, "%s: json_pack failed", label);
+	line = json_dumps(wrapper, JSON_COMPACT);
+	cr_assert_not_null(line, "%s: json_dumps failed", label);
+	cr_expect(is_strict_utf8((const unsigned char *)line, strlen(line)),
+		  "%s: dump is not UTF-8: %s", label, line);
+	loaded = json_loads(line, JSON_ALLOW_NUL, NULL);
+	cr_expect_not_null(loaded, "%s: json_loads rejected %s", label, line);
+	if (loaded)
+		cr_expect(json_equal(json_object_get(loaded, "v"), text),
+			  "%s: %s did not load back equal", label, line);
+	json_decref(loaded);
+	free(line);
+	json_decref(wrapper);
+}
+
+struct text_case {
+	const char *label;
+	const char *input;
+	size_t input_length;
+	const char *output;
+	size_t output_length;
+};
+
+#define TEXT_CASE(label, in, out) \
+	{ label, in, sizeof(in) - 1, out, sizeof(out) - 1 }
+
+static const struct text_case valid_texts[] = {
+	TEXT_CASE("empty", "", ""),
+	TEXT_CASE("ascii", "/usr/bin/ls", "/usr/bin/ls"),
+	TEXT_CASE("two-byte", "caf\xc3\xa9", "caf\xc3\xa9"),
+	TEXT_CASE("three-byte", "\xe6\x97\xa5\xe6\x9c\xac",
+		  "\xe6\x97\xa5\xe6\x9c\xac"),
+	TEXT_CASE("four-byte emoji", "smile \xf0\x9f\x98\x80",
+		  "smile \xf0\x9f\x98\x80"),
+	TEXT_CASE("highest code point", "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"),
+	TEXT_CASE("embedded NUL", "a\0b", "a\0b"),
+	TEXT_CASE("control bytes", "a\x1b[0m\n", "a\x1b[0m\n"),
+};
+
+static const struct text_case invalid_texts[] = {
+	TEXT_CASE("lone 0xff", "\xff", "\\xff"),
+	TEXT_CASE("truncated three-byte", "a\xe6\x97", "a\\xe6\\x97"),
+	TEXT_CASE("overlong slash", "\xc0\xaf", "\\xc0\\xaf"),
+	TEXT_CASE("surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80"),
+	TEXT_CASE("lone continuation", "x\x80y", "x\\x80y"),
+	TEXT_CASE("valid around invalid",
+		  "\xc3\xa9\xff\xe6\x97\xa5\xe6\x9c\xac",
+		  "\xc3\xa9\\xff\xe6\x97\xa5\xe6\x9c\xac"),
+	TEXT_CASE("backslash doubled", "C:\\dir\xfe", "C:\\\\dir\\xfe"),
+	TEXT_CASE("embedded NUL", "a\0\xff", "a\0\\xff"),
+};
+
+static void expect_event_text(const struct text_case *c)
+{
+	json_t *text = event_text(c->input, c->input_length);
+
+	cr_assert_not_null(text, "%s: event_text returned NULL", c->label);
+	cr_expect(json_is_string(text), "%s: not a string", c->label);
+	cr_expect_eq(json_string_length(text), c->output_length,
+		     "%s: length %zu, expected %zu", c->label,
+		     json_string_length(text), c->output_length);
+	if (json_string_length(text) == c->output_length)
+		cr_expect_arr_eq(json_string_value(text), c->output,
+				 c->output_length, "%s: got \"%s\"", c->label,
+				 json_string_value(text));
+	expect_round_trip(text, c->label);
+	json_decref(text);
+}
+
+Test(event_text, keeps_valid_utf8)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(valid_texts); i++)
+		expect_event_text(&valid_texts[i]);
+}
+
+/* Backslashes are doubled only in text that had invalid bytes. */
+Test(event_text, keeps_backslash_in_valid_text)
+{
+	static const struct text_case backslash =
+		TEXT_CASE("backslash kept", "C:\\dir", "C:\\dir");
+
+	expect_event_text(&backslash);
+}
+
+Test(event_text, escapes_invalid_bytes)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(invalid_texts); i++)
+		expect_event_text(&invalid_texts[i]);
+}
+
+/*
+ * RFC 3629 ends UTF-8 at U+10FFFF and jansson rejects anything above it,
+ * so these bytes must be escaped like any other invalid byte.
+ */
+static const struct text_case above_unicode_texts[] = {
+	TEXT_CASE("four-byte above U+10FFFF", "\xf4\x90\x80\x80",
+		  "\\xf4\\x90\\x80\\x80"),
+	TEXT_CASE("five-byte form", "/tmp/\xf8\x88\x80\x80\x80.so",
+		  "/tmp/\\xf8\\x88\\x80\\x80\\x80.so"),
+	TEXT_CASE("six-byte form", "\xfc\x84\x80\x80\x80\x80",
+		  "\\xfc\\x84\\x80\\x80\\x80\\x80"),
+};
+
+Test(event_text, escapes_code_points_above_unicode)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(above_unicode_texts); i++)
+		expect_event_text(&above_unicode_texts[i]);
+}
+
+/*
+ * The four characters "\xff" and the byte 0xff give the same JSON string,
+ * so only event_text_needs_escape() tells a reader which one it was.
+ */
+Test(event_text, flags_only_the_invalid_byte)
+{
+	cr_expect_not(event_text_needs_escape("\\xff", 4),
+		      "the text \\xff is valid UTF-8");
+	cr_expect(event_text_needs_escape("\xff", 1),
+		  "the byte 0xff is not valid UTF-8");
+}
+
+static void terminal_text(const char *bytes, size_t length, char *out,
+			  size_t out_size)
+{
+	event_text_for_terminal(bytes, length, out, out_size);
+	cr_assert_lt(strlen(out), out_size, "output not NUL-terminated");
+}
+
+static const struct text_case terminal_texts[] = {
+	TEXT_CASE("plain", "nm-0002 direct syscall", "nm-0002 direct syscall"),
+	TEXT_CASE("escape sequence", "ls\x1b[2J", "ls\\x1b[2J"),
+	TEXT_CASE("newline", "a\nb", "a\\x0ab"),
+	TEXT_CASE("carriage return", "a\rb", "a\\x0db"),
+	TEXT_CASE("tab", "\t", "\\x09"),
+	TEXT_CASE("delete", "\x7f", "\\x7f"),
+	TEXT_CASE("NUL", "a\0b", "a\\x00b"),
+	TEXT_CASE("invalid byte", "\xff", "\\xff"),
+	TEXT_CASE("truncated three-byte", "\xe6\x97", "\\xe6\\x97"),
+	TEXT_CASE("valid multibyte", "\xc3\xa9\xe6\x97\xa5",
+		  "\xc3\xa9\xe6\x97\xa5"),
+};
+
+Test(event_text_for_terminal, escapes_controls_and_invalid_bytes)
+{
+	char out[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(terminal_texts); i++) {
+		const struct text_case *c = &terminal_texts[i];
+
+		terminal_text(c->input, c->input_length, out, sizeof(out));
+		cr_expect_str_eq(out, c->output, "%s: got \"%s\"", c->label,
+				 out);
+	}
+}
+
+/*
+ * U+0080 to U+009F are the C1 control characters. A terminal may take
+ * U+009B as CSI, the same as ESC [.
+ */
+Test(event_text_for_terminal, escapes_c1_controls)
+{
+	static const char csi[] = "\xc2\x9b"
+				  "2J";
+	static const char next_line[] = "a\xc2\x85"
+					"b";
+	char out[64];
+
+	terminal_text(csi, sizeof(csi) - 1, out, sizeof(out));
+	cr_expect_str_eq(out, "\\xc2\\x9b2J");
+	terminal_text(next_line, sizeof(next_line) - 1, out, sizeof(out));
+	cr_expect_str_eq(out, "a\\xc2\\x85b");
+}
+
+Test(event_text_for_terminal, truncates_on_character_boundary)
+{
+	static const char japanese[] = "\xe6\x97\xa5\xe6\x9c\xac";
+	char out[8];
+
+	/* Room for four bytes: the second character would be cut. */
+	terminal_text(japanese, 6, out, 5);
+	cr_expect_str_eq(out, "\xe6\x97\xa5");
+	terminal_text(japanese, 6, out, 7);
+	cr_expect_str_eq(out, japanese);
+	terminal_text("abc", 3, out, 4);
+	cr_expect_str_eq(out, "abc");
+	terminal_text("abcd", 4, out, 4);
+	cr_expect_str_eq(out, "abc");
+	terminal_text("abc", 3, out, 1);
+	cr_expect_str_eq(out, "");
+}
+
+/* A cut "\x1b" would print as "\x1", which reads as another byte. */
+Test(event_text_for_terminal, keeps_escapes_whole_when_truncating)
+{
+	char out[8];
+
+	terminal_text("\x1b", 1, out, 3);
+	cr_expect_str_eq(out, "");
+	terminal_text("ab\x1b", 3, out, 6);
+	cr_expect_str_eq(out, "ab");
+	terminal_text("ab\x1b", 3, out, 7);
+	cr_expect_str_eq(out, "ab\\x1b");
+}
+
+Test(event_text_for_terminal, writes_nothing_to_empty_buffer)
+{
+	char out[4] = "xyz";
+
+	event_text_for_terminal("abc", 3, out, 0);
+	cr_expect_str_eq(out, "xyz");
+}
+
+struct time_case {
+	struct timespec time;
+	const char *text;
+};
+
+static const struct time_case time_cases[] = {
+	{ { 0, 0 }, "1970-01-01T00:00:00.000000Z" },
+	{ { 1, 2000 }, "1970-01-01T00:00:01.000002Z" },
+	{ { 1, 999 }, "1970-01-01T00:00:01.000000Z" },
+	{ { 951782400, 0 }, "2000-02-29T00:00:00.000000Z" },
+	{ { 1700000000, 999999999 }, "2023-11-14T22:13:20.999999Z" },
+};
+
+Test(event_format_time, formats_rfc3339_microseconds)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(time_cases); i++) {
+		char out[32];
+
+		event_format_time(&time_cases[i].time, out);
+		cr_expect_str_eq(out, time_cases[i].text, "got %s", out);
+	}
+}
+
+Test(event_set, creates_nested_objects)
+{
+	json_t *record = json_object();
+	json_t *parent;
+
+	cr_assert_eq(event_set(record, "process.parent.pid", json_integer(7)),
+		     0);
+	parent = json_object_get(json_object_get(record, "process"),
+				 "parent");
+	cr_assert(json_is_object(parent));
+	cr_expect_eq(json_integer_value(json_object_get(parent, "pid")), 7);
+	json_decref(record);
+}
+
+Test(event_set, keeps_existing_siblings)
+{
+	json_t *record = json_object();
+	json_t *process;
+
+	cr_assert_eq(event_set(record, "process.pid", json_integer(1)), 0);
+	cr_assert_eq(event_set(record, "process.name", json_string("sh")), 0);
+	cr_assert_eq(event_set(record, "top", json_true()), 0);
+	process = json_object_get(record, "process");
+	cr_expect_eq(json_integer_value(json_object_get(process, "pid")), 1);
+	cr_expect_str_eq(json_string_value(json_object_get(process, "name")),
+			 "sh");
+	cr_expect(json_is_true(json_object_get(record, "top")));
+	cr_expect_eq(json_object_size(record), 2);
+	json_decref(record);
+}
+
+Test(event_set, replaces_non_object_intermediate)
+{
+	json_t *record = json_pack("{s:i}", "process", 3);
+	json_t *process;
+
+	cr_assert_eq(event_set(record, "process.pid", json_integer(9)), 0);
+	process = json_object_get(record, "process");
+	cr_assert(json_is_object(process));
+	cr_expect_eq(json_integer_value(json_object_get(process, "pid")), 9);
+	json_decref(record);
+}
+
+Test(event_set, replaces_existing_value)
+{
+	json_t *record = json_object();
+
+	cr_assert_eq(event_set(record, "a.b", json_integer(1)), 0);
+	cr_assert_eq(event_set(record, "a.b", json_integer(2)), 0);
+	cr_expect_eq(json_integer_value(json_object_get(
+			     json_object_get(record, "a"), "b")),
+		     2);
+	json_decref(record);
+}
+
+Test(event_set, rejects_null_value)
+{
+	json_t *record = json_object();
+
+	cr_expect_eq(event_set(record, "a.b", NULL), -ENOMEM);
+	json_decref(record);
+}
+
+Test(event_set, releases_value_on_failure)
+{
+	char path[200];
+	json_t *record = json_object();
+	json_t *value = json_integer(5);
+
+	memset(path, 'k', sizeof(path));
+	strcpy(path + 150, ".leaf");
+	json_incref(value);
+	cr_expect_eq(event_set(record, path, value), -ENOMEM);
+	cr_expect_eq(value->refcount, 1, "refcount %zu", value->refcount);
+	json_decref(value);
+	json_decref(record);
+}
+
+static char directory[64];
+static char log_path[96];
+
+static void make_directory(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(directory, sizeof(directory), "%s/nativemon-event-XXXXXX",
+		 tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+	cr_assert_not_null(mkdtemp(directory), "mkdtemp: %s",
+			   strerror(errno));
+	snprintf(log_path, sizeof(log_path), "%s/events.jsonl", directory);
+}
+
+static void remove_directory(void)
+{
+	unlink(log_path);
+	rmdir(directory);
+}
+
+TestSuite(event_sink, .init = make_directory, .fini = remove_directory);
+
+#define RECORDS_MAX 512
+
+struct records {
+	json_t *items[RECORDS_MAX];
+	size_t count;
+};
+
+/* Parses every line of the log, each of which must be a JSON object. */
+static void load_records(struct records *records)
+{
+	FILE *log = fopen(log_path, "r");
+	char *line = NULL;
+	size_t capacity = 0;
+	ssize_t n;
+
+	cr_assert_not_null(log, "fopen %s: %s", log_path, strerror(errno));
+	records->count = 0;
+	while ((n = getline(&line, &capacity, log)) > 0) {
+		json_error_t error;
+		json_t *record;
+
+		cr_assert_eq(line[n - 1], '\n', "line without newline: %s",
+			     line);
+		record = json_loadb(line, (size_t)n, 0, &error);
+		cr_assert_not_null(record, "invalid JSON line: %s (%s)", line,
+				   error.text);
+		cr_assert(json_is_object(record), "not an object: %s", line);
+		cr_assert_lt(records->count, RECORDS_MAX);
+		records->items[records->count++] = record;
+	}
+	free(line);
+	fclose(log);
+}
+
+static void free_records(struct records *records)
+{
+	for (size_t i = 0; i < records->count; i++)
+		json_decref(records->items[i]);
+	records->count = 0;
+}
+
+static json_int_t record_count(const json_t *record)
+{
+	const json_t *nativemon = json_object_get(record, "nativemon");
+
+	return json_integer_value(json_object_get(nativemon, "count"));
+}
+
+static const char *record_string(const json_t *record, const char *key)
+{
+	return json_string_value(json_object_get(record, key));
+}
+
+static struct event_sink *open_sink(void)
+{
+	struct event_sink *sink = NULL;
+
+	cr_assert_eq(event_sink_new(&sink, log_path, true), 0);
+	cr_assert_not_null(sink);
+	return sink;
+}
+
+static void emit(struct event_sink *sink, const char *id, const char *key)
+{
+	event_sink_emit(sink, json_pack("{s:s}", "id", id), key, NULL);
+}
+
+Test(event_sink, writes_one_line_per_record)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+
+	emit(sink, "first", NULL);
+	emit(sink, "second", NULL);
+	load_records(&records);
+	cr_assert_eq(records.count, 2);
+	cr_expect_str_eq(record_string(records.items[0], "id"), "first");
+	cr_expect_str_eq(record_string(records.items[1], "id"), "second");
+	cr_expect_eq(record_count(records.items[0]), 1);
+	cr_expect_eq(record_count(records.items[1]), 1);
+	cr_expect_eq(event_sink_lost(sink), 0);
+	free_records(&records);
+	event_sink_free(sink);
+}
+
+Test(event_sink, never_folds_records_without_key)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+
+	for (int i = 0; i < 3; i++)
+		emit(sink, "same", NULL);
+	cr_expect_eq(event_sink_next_flush_ms(sink), -1);
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_expect_eq(records.count, 3);
+	for (size_t i = 0; i < records.count; i++)
+		cr_expect_eq(record_count(records.items[i]), 1, "line %zu", i);
+	free_records(&records);
+}
+
+Test(event_sink, folds_repeats_within_window)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+	const json_t *folded;
+
+	for (int i = 0; i < 5; i++)
+		emit(sink, "repeated", "key");
+	load_records(&records);
+	cr_expect_eq(records.count, 1, "%zu lines before the window closed",
+		     records.count);
+	free_records(&records);
+
+	event_sink_free(sink);
+	load_records(&records);
+	cr_assert_eq(records.count, 2);
+	cr_expect_eq(record_count(records.items[0]), 1);
+	folded = records.items[1];
+	cr_expect_eq(record_count(folded), 4);
+	cr_expect_str_eq(record_string(folded, "id"), "repeated");
+	cr_expect_not_null(record_string(folded, "@timestamp"));
+	cr_expect_not_null(json_object_get(json_object_get(folded, "event"),
+					   "start"));
+	cr_expect_not_null(json_object_get(json_object_get(folded, "event"),
+					   "end"));
+	free_records(&records);
+}
+
+Test(event_sink, keeps_different_keys_apart)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+
+	emit(sink, "a", "key-a");
+	emit(sink, "b", "key-b");
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_assert_eq(records.count, 2);
+	cr_expect_str_eq(record_string(records.items[0], "id"), "a");
+	cr_expect_str_eq(record_string(records.items[1], "id"), "b");
+	cr_expect_eq(record_count(records.items[0]), 1);
+	cr_expect_eq(record_count(records.items[1]), 1);
+	free_records(&records);
+}
+
+/* More keys than fold slots: evicting a slot must not lose its count. */
+Test(event_sink, conserves_counts_across_many_keys)
+{
+	enum { KEYS = 100, ROUNDS = 3 };
+	struct event_sink *sink = open_sink();
+	struct records records;
+	json_int_t totals[KEYS] = { 0 };
+
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int k = 0; k < KEYS; k++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "%d", k);
+			emit(sink, key, key);
+		}
+	}
+	event_sink_free(sink);
+
+	load_records(&records);
+	for (size_t i = 0; i < records.count; i++) {
+		int k = atoi(record_string(records.items[i], "id"));
+
+		cr_assert(k >= 0 && k < KEYS);
+		totals[k] += record_count(records.items[i]);
+	}
+	for (int k = 0; k < KEYS; k++)
+		cr_expect_eq(totals[k], ROUNDS, "key %d counted %lld times", k,
+			     (long long)totals[k]);
+	free_records(&records);
+}
+
+Test(event_sink, flushes_when_window_closes, .timeout = 10)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+	struct timespec start, now;
+	int wait_ms;
+
+	emit(sink, "repeated", "key");
+	emit(sink, "repeated", "key");
+	wait_ms = event_sink_next_flush_ms(sink);
+	cr_expect_geq(wait_ms, 0);
+	cr_expect_leq(wait_ms, EVENT_FOLD_WINDOW_MS);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		poll(NULL, 0, wait_ms > 0 ? wait_ms : 1);
+		event_sink_flush_expired(sink);
+		wait_ms = event_sink_next_flush_ms(sink);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (wait_ms >= 0 && now.tv_sec - start.tv_sec < 5);
+	cr_expect_eq(wait_ms, -1, "the window never closed");
+
+	load_records(&records);
+	cr_assert_eq(records.count, 2);
+	cr_expect_eq(record_count(records.items[0]), 1);
+	cr_expect_eq(record_count(records.items[1]), 1);
+	free_records(&records);
+	event_sink_free(sink);
+}
+
+Test(event_sink, appends_to_existing_log)
+{
+	struct event_sink *sink;
+	struct records records;
+	FILE *log = fopen(log_path, "w");
+
+	cr_assert_not_null(log);
+	fputs("{\"id\":\"old\"}\n", log);
+	fclose(log);
+
+	sink = open_sink();
+	emit(sink, "new", NULL);
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_assert_eq(records.count, 2);
+	cr_expect_str_eq(record_string(records.items[0], "id"), "old");
+	cr_expect_str_eq(record_string(records.items[1], "id"), "new");
+	free_records(&records);
+}
+
+Test(event_sink, ignores_null_record)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+
+	event_sink_emit(sink, NULL, "key", "summary");
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_expect_eq(records.count, 0);
+}
+
+Test(event_sink, rejects_unwritable_path)
+{
+	struct event_sink *sink = NULL;
+	char missing[128];
+
+	cr_expect_eq(event_sink_new(&sink, directory, true), -EISDIR);
+	cr_expect_null(sink);
+	snprintf(missing, sizeof(missing), "%s/missing/events.jsonl",
+		 directory);
+	cr_expect_eq(event_sink_new(&sink, missing, true), -ENOENT);
+	cr_expect_null(sink);
+}
+
+Test(event_sink, counts_lost_records, .init = cr_redirect_stderr)
+{
+	struct event_sink *sink = NULL;
+
+	cr_assert_eq(event_sink_new(&sink, "/dev/full", true), 0);
+	event_sink_emit(sink, json_pack("{s:s}", "id", "a"), NULL, NULL);
+	event_sink_emit(sink, json_pack("{s:s}", "id", "b"), NULL, NULL);
+	cr_expect_eq(event_sink_lost(sink), 2);
+	event_sink_free(sink);
+}
+
+Test(event_sink, writes_nothing_without_log)
+{
+	struct event_sink *sink = NULL;
+
+	cr_assert_eq(event_sink_new(&sink, NULL, true), 0);
+	emit(sink, "a", "key");
+	emit(sink, "a", "key");
+	cr_expect_eq(event_sink_lost(sink), 0);
+	event_sink_free(sink);
+	cr_expect_eq(access(log_path, F_OK), -1);
+}
+
+Test(event_sink, prints_sanitized_summaries, .init = cr_redirect_stderr)
+{
+	struct event_sink *sink = NULL;
+
+	cr_assert_eq(event_sink_new(&sink, NULL, false), 0);
+	for (int i = 0; i < 3; i++)
+		event_sink_emit(sink, json_object(), "key",
+				"alert in \x1b[2Jterm");
+	event_sink_free(sink);
+	fflush(stderr);
+	cr_expect_stderr_eq_str("nativemon: alert in \\x1b[2Jterm\n"
+				"nativemon: alert in \\x1b[2Jterm"
+				" (2 more times)\n");
+}
