@@ -146,6 +146,7 @@ static void inspect_exec(struct call *call)
 		if (fileless) {
 			fileless->file = exec->file;
 			fileless->has_file = true;
+			target_args_copy(&fileless->args, &exec->args);
 			call->process->fileless_reported = true;
 		}
 	}
@@ -196,7 +197,7 @@ static void inspect_new_image(struct call *call)
 	bool exec_reported = process->exec_reported;
 	bool fileless_reported = process->fileless_reported;
 	struct target_file file;
-	struct finding *exec;
+	struct finding *finding;
 	char path[64];
 
 	process->image_changed = false;
@@ -206,12 +207,15 @@ static void inspect_new_image(struct call *call)
 	if (target_describe_path(path, &file) < 0)
 		return;
 	if (!exec_reported) {
-		exec = add_image_finding(call, EVENT_EXEC, &file);
-		if (exec)
-			copy_cmdline(process, &exec->args);
+		finding = add_image_finding(call, EVENT_EXEC, &file);
+		if (finding)
+			copy_cmdline(process, &finding->args);
 	}
-	if (is_unlinked(file.kind) && !fileless_reported)
-		add_image_finding(call, EVENT_FILELESS_EXEC, &file);
+	if (is_unlinked(file.kind) && !fileless_reported) {
+		finding = add_image_finding(call, EVENT_FILELESS_EXEC, &file);
+		if (finding)
+			copy_cmdline(process, &finding->args);
+	}
 }
 
 static void add_module_finding(struct call *call, const struct target_file *file)
@@ -245,8 +249,15 @@ static void inspect_mmap(struct call *call)
 		process_mark_dirty(call->process, 0, 0);
 	if (flags & MAP_ANONYMOUS)
 		return;
-	if (target_fd_file(call->tid, (int)call->args[4], &file) == 0)
-		add_module_finding(call, &file);
+	if (target_fd_file(call->tid, (int)call->args[4], &file) < 0)
+		return;
+	/*
+	 * The cached maps predate this mapping and may have been read before
+	 * libc arrived, when a library listed before it (libm) was mapped.
+	 */
+	if (!is_unlinked(file.kind) && origin_is_libc_path(file.path))
+		call->process->libc_mapped = true;
+	add_module_finding(call, &file);
 }
 
 /*

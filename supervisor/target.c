@@ -173,6 +173,20 @@ void target_args_fini(struct target_args *args)
 	memset(args, 0, sizeof(*args));
 }
 
+int target_args_copy(struct target_args *to, const struct target_args *from)
+{
+	*to = *from;
+	if (!from->bytes)
+		return 0;
+	to->bytes = malloc(from->length ? from->length : 1);
+	if (!to->bytes) {
+		memset(to, 0, sizeof(*to));
+		return -ENOMEM;
+	}
+	memcpy(to->bytes, from->bytes, from->length);
+	return 0;
+}
+
 static void classify_file(struct target_file *file)
 {
 	if (strncmp(file->path, "/memfd:", 7) == 0)

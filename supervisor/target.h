@@ -54,6 +54,9 @@ int read_target_args(pid_t pid, uint64_t address, size_t pointer_size,
 		     struct target_args *args);
 void target_args_fini(struct target_args *args);
 
+/* Copies from into a new vector. Returns 0 or -ENOMEM. */
+int target_args_copy(struct target_args *to, const struct target_args *from);
+
 /* A file a target named, resolved from the supervisor's side. */
 struct target_file {
 	char path[TARGET_PATH_MAX]; /* as readlink(2) shows it */

@@ -1,0 +1,892 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Detection tests: the real nativemon binary runs the programs in
+ * tests/targets and common system tools under its seccomp filter, and the
+ * tests check the records in its JSON Lines log and the lines it prints.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Timeout of a test that runs one short target, in seconds. */
+#define TEST_TIMEOUT 60
+/* Timeout of a test that runs a compiler or an interpreter, in seconds. */
+#define TOOL_TEST_TIMEOUT 120
+
+/* The user and group that the unprivileged test runs as: nobody/nogroup. */
+#define UNPRIVILEGED_ID 65534
+
+#define SCRATCH_MAX 4
+#define STRINGS_MAX 32
+
+/*
+ * Resources of the current test, released by the suite's fini hook, which
+ * Criterion also runs after a failed assertion.
+ */
+static struct {
+	char *scratch[SCRATCH_MAX];
+	char *strings[STRINGS_MAX]; /* see own() */
+	const char *log;
+	struct harness_result result;
+	json_t *events;
+	char *seen; /* harness_events_describe() of events */
+} run;
+
+/*
+ * nativemon responds to notifications with SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+ * which Linux 5.5 added. The kernel offers no probe for that flag, so the
+ * test checks the release number instead.
+ */
+static void require_user_notification(void)
+{
+	unsigned int action = SECCOMP_RET_USER_NOTIF;
+	struct utsname name;
+	int major = 0, minor = 0;
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
+		cr_skip_test("kernel without seccomp user notification: %s",
+			     strerror(errno));
+	if (uname(&name) == 0 &&
+	    sscanf(name.release, "%d.%d", &major, &minor) == 2 &&
+	    (major < 5 || (major == 5 && minor < 5)))
+		cr_skip_test("kernel %s predates SECCOMP_USER_NOTIF_FLAG_"
+			     "CONTINUE (Linux 5.5)",
+			     name.release);
+}
+
+static void release_run(void)
+{
+	for (int i = 0; i < SCRATCH_MAX; i++)
+		harness_scratch_remove(run.scratch[i]);
+	for (int i = 0; i < STRINGS_MAX; i++)
+		free(run.strings[i]);
+	harness_result_fini(&run.result);
+	json_decref(run.events);
+	free(run.seen);
+	memset(&run, 0, sizeof(run));
+}
+
+TestSuite(detect, .init = require_user_notification, .fini = release_run);
+
+/* Returns a new scratch directory that the fini hook removes. */
+static const char *new_scratch(const char *parent)
+{
+	for (int i = 0; i < SCRATCH_MAX; i++) {
+		if (!run.scratch[i]) {
+			run.scratch[i] = harness_scratch_new(parent);
+			return run.scratch[i];
+		}
+	}
+	cr_assert_fail("more than %d scratch directories", SCRATCH_MAX);
+	return NULL;
+}
+
+/* Hands text over to the fini hook, which frees it, and returns it. */
+static char *own(char *text)
+{
+	cr_assert(text, "out of memory");
+	for (int i = 0; i < STRINGS_MAX; i++) {
+		if (!run.strings[i]) {
+			run.strings[i] = text;
+			return text;
+		}
+	}
+	cr_assert_fail("more than %d strings", STRINGS_MAX);
+	return NULL;
+}
+
+static char *format(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static char *format(const char *fmt, ...)
+{
+	va_list args;
+	char *text;
+	int n;
+
+	va_start(args, fmt);
+	n = vasprintf(&text, fmt, args);
+	va_end(args);
+	return own(n < 0 ? NULL : text);
+}
+
+static const char *target(const char *name)
+{
+	return own(harness_target_path(name));
+}
+
+static char *join_path(const char *directory, const char *name)
+{
+	return format("%s/%s", directory, name);
+}
+
+/* Reads the log at run.log into run.events and describes it. */
+static void read_log(void)
+{
+	run.events = harness_log_read(run.log);
+	run.seen = harness_events_describe(run.events);
+}
+
+/*
+ * Runs `nativemon run --log LOG -- COMMAND...` and reads the log. The log
+ * goes into a new scratch directory, which is also the working directory
+ * unless options name another.
+ */
+static void observe(const struct harness_options *options,
+		    char *const command[])
+{
+	struct harness_options defaults = { 0 };
+	const char *scratch = new_scratch(NULL);
+
+	if (options)
+		defaults = *options;
+	if (!defaults.cwd)
+		defaults.cwd = scratch;
+	run.log = join_path(scratch, "events.jsonl");
+	harness_run_monitored_argv(&run.result, run.log, &defaults, command);
+	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
+		  run.result.err);
+	read_log();
+}
+
+static void expect_exit_code(int expected)
+{
+	cr_assert(run.result.exit_code == expected,
+		  "nativemon exited with %d, expected %d; stderr: %s",
+		  run.result.exit_code, expected, run.result.err);
+}
+
+/* Returns the pid that a target printed as "pid=N" on stdout. */
+static long long reported_pid(void)
+{
+	const char *line = strstr(run.result.out, "pid=");
+	long long pid = 0;
+
+	cr_assert(line && sscanf(line, "pid=%lld", &pid) == 1 && pid > 0,
+		  "the target printed no pid; stdout: %s", run.result.out);
+	return pid;
+}
+
+static bool has_string_element(const json_t *array, const char *text)
+{
+	size_t i;
+	json_t *element;
+
+	json_array_foreach(array, i, element) {
+		if (json_is_string(element) &&
+		    strcmp(json_string_value(element), text) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool has_prefix(const char *text, const char *prefix)
+{
+	return text && strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static bool is_field(const json_t *event, const char *path, const char *text)
+{
+	const char *value = harness_event_string(event, path);
+
+	return value && strcmp(value, text) == 0;
+}
+
+/* Returns the first module-load record of kind whose dll.path has part. */
+static json_t *find_module_load(const char *kind, const char *part)
+{
+	json_t *event;
+	size_t i;
+
+	json_array_foreach(run.events, i, event) {
+		const char *path = harness_event_string(event, "dll.path");
+
+		if (path && strstr(path, part) &&
+		    is_field(event, "event.kind", kind) &&
+		    is_field(event, "event.action", "module-load"))
+			return event;
+	}
+	return NULL;
+}
+
+static long long count_alerts(const char *action)
+{
+	return harness_events_count(run.events, "event.kind", "alert",
+				    "event.action", action, NULL);
+}
+
+static char *real_path(const char *path)
+{
+	char *resolved = realpath(path, NULL);
+
+	cr_assert(resolved, "cannot resolve %s: %s", path, strerror(errno));
+	return own(resolved);
+}
+
+static void expect_integer_field(const json_t *event, const char *path,
+				 long long expected)
+{
+	long long value = 0;
+
+	cr_assert(harness_event_integer(event, path, &value),
+		  "%s is missing or not an integer", path);
+	cr_assert(value == expected, "%s is %lld, expected %lld", path, value,
+		  expected);
+}
+
+static void expect_string_field(const json_t *event, const char *path,
+				const char *expected)
+{
+	const char *value = harness_event_string(event, path);
+
+	cr_assert(value, "%s is missing or not a string", path);
+	cr_assert(strcmp(value, expected) == 0, "%s is \"%s\", expected \"%s\"",
+		  path, value, expected);
+}
+
+static char *uid_text(uid_t uid)
+{
+	return format("%u", (unsigned int)uid);
+}
+
+/* The alert's own fields: who decided, how bad, which technique. */
+static void expect_alert_fields(const json_t *alert)
+{
+	const char *rule = harness_event_string(alert, "rule.id");
+	json_t *techniques = harness_event_get(alert, "threat.technique.id");
+	long long severity = -1;
+
+	cr_assert(rule && *rule, "the alert has no rule.id");
+	cr_assert(harness_event_integer(alert, "event.severity", &severity),
+		  "the alert has no integer event.severity");
+	cr_assert(severity >= 0 && severity <= 100,
+		  "event.severity %lld is outside 0-100", severity);
+	cr_assert(json_is_array(techniques),
+		  "threat.technique.id is missing or not an array");
+	cr_assert(has_string_element(techniques, "T1106"),
+		  "threat.technique.id lacks T1106");
+}
+
+/* The process fields of a record made for the single-threaded target. */
+static void expect_process_fields(const json_t *event, const char *path,
+				  long long pid, const char *cwd)
+{
+	json_t *args = harness_event_get(event, "process.args");
+	const char *first = json_string_value(json_array_get(args, 0));
+	char *uid = uid_text(getuid());
+
+	expect_integer_field(event, "process.pid", pid);
+	expect_integer_field(event, "process.thread.id", pid);
+	expect_string_field(event, "process.executable", path);
+	cr_assert(json_is_array(args), "process.args is missing");
+	cr_assert(first && strcmp(first, path) == 0,
+		  "process.args[0] is %s, expected %s", first ? first : "-",
+		  path);
+	expect_string_field(event, "process.working_directory", cwd);
+	/* The target is nativemon's own child. */
+	expect_integer_field(event, "process.parent.pid", run.result.pid);
+	expect_string_field(event, "user.id", uid);
+}
+
+Test(detect, direct_syscall_from_executable, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("raw_memfd");
+	json_t *alert;
+
+	observe(NULL, (char *[]){ (char *)path, NULL });
+	expect_exit_code(0);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "direct-syscall",
+				    "nativemon.syscall.name", "memfd_create",
+				    NULL);
+	cr_assert(alert, "no direct-syscall alert for memfd_create; %s",
+		  run.seen);
+	expect_string_field(alert, "nativemon.origin.kind", "executable");
+	expect_string_field(alert, "nativemon.origin.path", path);
+	expect_alert_fields(alert);
+	expect_process_fields(alert, path, reported_pid(),
+			      real_path(run.scratch[0]));
+}
+
+/*
+ * The loader maps libm before libc here. A program that maps libc only
+ * later is still a libc program, so its direct syscalls stay alerts.
+ */
+Test(detect, direct_syscall_with_libm_first, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("libm_raw_memfd");
+	json_t *record;
+
+	observe(NULL, (char *[]){ (char *)path, NULL });
+	expect_exit_code(0);
+	record = harness_events_find(run.events, "event.action",
+				     "direct-syscall", "nativemon.syscall.name",
+				     "memfd_create", NULL);
+	cr_assert(record, "no direct-syscall record for memfd_create; %s",
+		  run.seen);
+	expect_string_field(record, "nativemon.origin.kind", "executable");
+	cr_assert(is_field(record, "event.kind", "alert"),
+		  "the direct syscall is a record of kind %s by rule %s, "
+		  "expected an alert",
+		  harness_event_string(record, "event.kind"),
+		  harness_event_string(record, "rule.id"));
+}
+
+Test(detect, direct_syscall_from_anonymous_memory, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("anon_stub");
+	json_t *alert;
+
+	observe(NULL, (char *[]){ (char *)path, NULL });
+	expect_exit_code(0);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "direct-syscall",
+				    "nativemon.syscall.name", "memfd_create",
+				    NULL);
+	cr_assert(alert, "no direct-syscall alert for memfd_create; %s",
+		  run.seen);
+	expect_string_field(alert, "nativemon.origin.kind", "anonymous");
+	cr_assert(!harness_event_get(alert, "nativemon.origin.path"),
+		  "anonymous memory has no file, but origin.path is %s",
+		  harness_event_string(alert, "nativemon.origin.path"));
+	expect_integer_field(alert, "process.pid", reported_pid());
+}
+
+Test(detect, libc_syscalls_are_not_direct, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("libc_memfd");
+	long long direct, unbacked;
+
+	observe(NULL, (char *[]){ (char *)path, NULL });
+	expect_exit_code(0);
+	/* The exec record shows that the target did run under the filter. */
+	cr_assert(harness_events_find(run.events, "event.action", "exec",
+				      "process.executable", path, NULL),
+		  "no exec record for %s; %s", path, run.seen);
+	direct = count_alerts("direct-syscall");
+	unbacked = count_alerts("unbacked-caller");
+	cr_assert(direct == 0, "%lld direct-syscall alerts for libc calls; %s",
+		  direct, run.seen);
+	cr_assert(unbacked == 0,
+		  "%lld unbacked-caller alerts for libc calls; %s", unbacked,
+		  run.seen);
+}
+
+/*
+ * Without IA-32 emulation (CONFIG_IA32_EMULATION off, or ia32_emulation=0
+ * on the command line of Linux 6.7 and later) int 0x80 raises SIGSEGV.
+ */
+static bool has_ia32_emulation(void)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0, "fork failed: %s", strerror(errno));
+	if (pid == 0) {
+		long result;
+
+		__asm__ volatile("int $0x80"
+				 : "=a"(result)
+				 : "a"(20L) /* i386 getpid */
+				 : "r8", "r9", "r10", "r11", "memory");
+		_exit(result == (long)getpid() ? 0 : 1);
+	}
+	cr_assert(waitpid(pid, &status, 0) == pid, "waitpid failed: %s",
+		  strerror(errno));
+	return !WIFSIGNALED(status);
+}
+
+Test(detect, int80_from_64bit_process, .timeout = TEST_TIMEOUT)
+{
+	const char *path;
+	json_t *alert;
+
+	if (!has_ia32_emulation())
+		cr_skip_test("kernel without IA-32 emulation");
+	path = target("int80_getpid");
+	observe(NULL, (char *[]){ (char *)path, NULL });
+	expect_exit_code(0);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "non-native-abi", NULL);
+	cr_assert(alert, "no non-native-abi alert; %s", run.seen);
+	expect_string_field(alert, "nativemon.syscall.arch", "i386");
+	expect_string_field(alert, "nativemon.syscall.name", "getpid");
+	expect_integer_field(alert, "process.pid", reported_pid());
+}
+
+static void expect_fileless_exec(void)
+{
+	json_t *alert = harness_events_find(run.events, "event.kind", "alert",
+					    "event.action", "fileless-exec",
+					    NULL);
+	const char *file;
+
+	cr_assert(alert, "no fileless-exec alert; %s", run.seen);
+	expect_string_field(alert, "nativemon.file.kind", "memfd");
+	file = harness_event_string(alert, "file.path");
+	cr_assert(has_prefix(file, "/memfd:nm-memfd-exec"),
+		  "file.path is %s, expected the memfd /memfd:nm-memfd-exec",
+		  file ? file : "missing");
+}
+
+Test(detect, fexecve_of_memfd, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("memfd_exec");
+
+	observe(NULL, (char *[]){ (char *)path, "fexecve", NULL });
+	expect_exit_code(0);
+	expect_fileless_exec();
+}
+
+Test(detect, exec_of_memfd_proc_path, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("memfd_exec");
+
+	observe(NULL, (char *[]){ (char *)path, "proc-path", NULL });
+	expect_exit_code(0);
+	expect_fileless_exec();
+}
+
+/*
+ * The fileless-exec alert is the record an analyst reads first, so it
+ * carries the new program's arguments as the exec record does.
+ */
+Test(detect, fileless_exec_alert_has_args, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("memfd_exec");
+	json_t *alert, *args;
+	const char *first;
+
+	observe(NULL, (char *[]){ (char *)path, "fexecve", NULL });
+	expect_exit_code(0);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "fileless-exec", NULL);
+	cr_assert(alert, "no fileless-exec alert; %s", run.seen);
+	args = harness_event_get(alert, "process.args");
+	cr_assert(json_is_array(args),
+		  "the fileless-exec alert has no process.args");
+	first = json_string_value(json_array_get(args, 0));
+	cr_assert(first && strcmp(first, "true") == 0,
+		  "process.args[0] is %s, expected true",
+		  first ? first : "missing");
+}
+
+/* Runs load_module with one step that copies the payload into directory. */
+static void load_payload_copy(const char *directory)
+{
+	char *step = format("copy:%s", directory);
+
+	observe(NULL, (char *[]){ (char *)target("load_module"),
+				  (char *)target("payload.so"), step,
+				  "name:libm.so.6", NULL });
+}
+
+Test(detect, dlopen_from_tmp_but_not_libm, .timeout = TEST_TIMEOUT)
+{
+	const char *directory = new_scratch("/tmp");
+	char *copy = join_path(directory, "libnmpayload.so");
+	json_t *alert, *libm;
+
+	load_payload_copy(directory);
+	expect_exit_code(0);
+	alert = find_module_load("alert", copy);
+	cr_assert(alert, "no module-load alert for %s; %s", copy, run.seen);
+	expect_string_field(alert, "dll.path", copy);
+	libm = find_module_load("alert", "/libm.so");
+	cr_assert(!libm, "module-load alert for the system library %s",
+		  harness_event_string(libm, "dll.path"));
+	libm = find_module_load("event", "/libm.so");
+	cr_assert(libm, "no module-load telemetry for libm; %s", run.seen);
+}
+
+Test(detect, module_from_memfd, .timeout = TEST_TIMEOUT)
+{
+	json_t *alert;
+
+	observe(NULL, (char *[]){ (char *)target("load_module"),
+				  (char *)target("payload.so"), "memfd",
+				  NULL });
+	expect_exit_code(0);
+	alert = find_module_load("alert", "/memfd:nm-module");
+	cr_assert(alert, "no module-load alert for the memfd; %s", run.seen);
+	expect_string_field(alert, "nativemon.file.kind", "memfd");
+}
+
+Test(detect, module_from_world_writable_dir, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = new_scratch(NULL);
+	char *shared = join_path(scratch, "shared");
+	char *copy = join_path(shared, "libnmpayload.so");
+	json_t *alert;
+
+	/* mkdir(2) applies the umask, so the mode is set on its own. */
+	cr_assert(mkdir(shared, 0777) == 0, "cannot create %s: %s", shared,
+		  strerror(errno));
+	cr_assert(chmod(shared, 0777) == 0, "cannot chmod %s: %s", shared,
+		  strerror(errno));
+	load_payload_copy(shared);
+	expect_exit_code(0);
+	alert = find_module_load("alert", copy);
+	cr_assert(alert, "no module-load alert for %s; %s", copy, run.seen);
+	expect_string_field(alert, "rule.id", "nm-0008");
+}
+
+Test(detect, threads_account_for_every_call, .timeout = TEST_TIMEOUT)
+{
+	long long total;
+
+	observe(NULL, (char *[]){ (char *)target("thread_storm"), "8", "200",
+				  NULL });
+	expect_exit_code(0);
+	cr_assert(strstr(run.result.out, "failures=0"),
+		  "some memfd_create calls failed under nativemon: %s",
+		  run.result.out);
+	total = harness_events_count(run.events, "event.kind", "alert",
+				     "event.action", "direct-syscall",
+				     "nativemon.syscall.name", "memfd_create",
+				     NULL);
+	cr_assert(total == 1600,
+		  "direct-syscall alerts count %lld calls, expected 8 x 200",
+		  total);
+}
+
+Test(detect, static_program_is_telemetry, .timeout = TEST_TIMEOUT)
+{
+	const char *path = target("static_raw");
+	long long records, alerts;
+	json_t *record;
+
+	observe(NULL, (char *[]){ (char *)path, NULL });
+	expect_exit_code(0);
+	/* The raw call and the linked-in wrapper, both in the image. */
+	records = harness_events_count(run.events, "event.kind", "event",
+				       "event.action", "direct-syscall",
+				       "nativemon.syscall.name", "memfd_create",
+				       NULL);
+	cr_assert(records == 2,
+		  "%lld direct-syscall telemetry records for memfd_create, "
+		  "expected 2; %s",
+		  records, run.seen);
+	record = harness_events_find(run.events, "event.action",
+				     "direct-syscall", NULL);
+	expect_string_field(record, "nativemon.origin.kind", "executable");
+	expect_string_field(record, "nativemon.origin.path", path);
+	alerts = harness_events_count(run.events, "event.kind", "alert", NULL);
+	cr_assert(alerts == 0, "%lld alerts for a static program; %s", alerts,
+		  run.seen);
+}
+
+/*
+ * Runs a copy of /bin/true from a directory named "bad-" raw "-name". The
+ * exec record must name that directory "bad-" escaped "-name", because
+ * nativemon writes each byte that is not part of valid UTF-8 as the text
+ * \xNN. The log then stays valid UTF-8 and shows every byte.
+ */
+static void expect_escaped_exec_path(const char *raw, const char *escaped)
+{
+	const char *scratch = new_scratch(NULL);
+	char *real_scratch = real_path(scratch);
+	char *directory = format("%s/bad-%s-name", scratch, raw);
+	char *program = join_path(directory, "true");
+	char *expected_path =
+		format("%s/bad-%s-name/true", real_scratch, escaped);
+	char *expected_arg = format("%s/bad-%s-name/true", scratch, escaped);
+	json_t *exec;
+	const char *arg;
+
+	cr_assert(mkdir(directory, 0755) == 0, "cannot create %s: %s",
+		  directory, strerror(errno));
+	harness_copy_file("/bin/true", program, 0755);
+	observe(NULL, (char *[]){ program, NULL });
+	expect_exit_code(0);
+	exec = harness_events_find(run.events, "event.action", "exec",
+				   "process.executable", expected_path, NULL);
+	cr_assert(exec, "no exec record with process.executable %s; %s",
+		  expected_path, run.seen);
+	arg = json_string_value(
+		json_array_get(harness_event_get(exec, "process.args"), 0));
+	cr_assert(arg && strcmp(arg, expected_arg) == 0,
+		  "process.args[0] is %s, expected %s", arg ? arg : "missing",
+		  expected_arg);
+}
+
+Test(detect, non_utf8_exec_path_escaped, .timeout = TEST_TIMEOUT)
+{
+	expect_escaped_exec_path("\xff", "\\xff");
+}
+
+/*
+ * F4 90 80 80 has the form of a four-byte sequence but would encode
+ * U+110000, beyond the last code point, so RFC 3629 makes it invalid.
+ */
+Test(detect, exec_path_beyond_unicode_escaped, .timeout = TEST_TIMEOUT)
+{
+	expect_escaped_exec_path("\xf4\x90\x80\x80",
+				 "\\xf4\\x90\\x80\\x80");
+}
+
+static void expect_benign(void)
+{
+	long long alerts = harness_events_count(run.events, "event.kind",
+						"alert", NULL);
+
+	expect_exit_code(0);
+	cr_assert(harness_events_find(run.events, "event.action", "exec",
+				      NULL),
+		  "no exec record: the command did not run under the filter");
+	cr_assert(alerts == 0, "%lld alerts for a benign command; %s", alerts,
+		  run.seen);
+}
+
+Test(detect, benign_shell_pipeline, .timeout = TOOL_TEST_TIMEOUT)
+{
+	observe(NULL, (char *[]){ "sh", "-c",
+				  "ls / | sort | head -n 3 >/dev/null",
+				  NULL });
+	expect_benign();
+}
+
+/* Returns whether name is an executable file in one of PATH's entries. */
+static bool is_in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *entry, *rest, candidate[PATH_MAX];
+	bool found = false;
+
+	if (!path)
+		return false;
+	copy = strdup(path);
+	cr_assert(copy, "out of memory");
+	for (entry = strtok_r(copy, ":", &rest); entry && !found;
+	     entry = strtok_r(NULL, ":", &rest)) {
+		snprintf(candidate, sizeof(candidate), "%s/%s", entry, name);
+		found = access(candidate, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+Test(detect, benign_python_imports, .timeout = TOOL_TEST_TIMEOUT)
+{
+	if (!is_in_path("python3"))
+		cr_skip_test("python3 is not installed");
+	observe(NULL, (char *[]){ "python3", "-c",
+				  "import json, ssl, ctypes, sqlite3", NULL });
+	expect_benign();
+}
+
+Test(detect, benign_perl, .timeout = TOOL_TEST_TIMEOUT)
+{
+	observe(NULL, (char *[]){ "perl", "-MPOSIX", "-e", "print floor(2.5)",
+				  NULL });
+	expect_benign();
+	cr_assert(strcmp(run.result.out, "2") == 0,
+		  "perl printed \"%s\", expected \"2\"", run.result.out);
+}
+
+Test(detect, benign_c_compile, .timeout = TOOL_TEST_TIMEOUT)
+{
+	static const char source[] = "#include <stdio.h>\n"
+				     "int main(void)\n"
+				     "{\n"
+				     "\tputs(\"compiled\");\n"
+				     "\treturn 0;\n"
+				     "}\n";
+	const char *scratch = new_scratch(NULL);
+	char *file = join_path(scratch, "t.c");
+	FILE *stream = fopen(file, "w");
+
+	cr_assert(stream, "cannot create %s: %s", file, strerror(errno));
+	cr_assert(fputs(source, stream) >= 0, "cannot write %s", file);
+	cr_assert(fclose(stream) == 0, "cannot write %s", file);
+	observe(&(struct harness_options){ .cwd = scratch },
+		(char *[]){ "sh", "-c", "cc -O2 t.c -o t && ./t", NULL });
+	expect_benign();
+	cr_assert(strcmp(run.result.out, "compiled\n") == 0,
+		  "the compiled program printed \"%s\"", run.result.out);
+}
+
+/*
+ * The binaries are copied into a directory the user owns, so the test does
+ * not depend on the permissions of the build directory and its parents.
+ */
+Test(detect, unprivileged_user_direct_syscall, .timeout = TEST_TIMEOUT)
+{
+	bool as_root = geteuid() == 0;
+	struct harness_options options = {
+		.set_ids = as_root,
+		.uid = UNPRIVILEGED_ID,
+		.gid = UNPRIVILEGED_ID,
+	};
+	const char *scratch = new_scratch("/tmp");
+	char *nativemon = join_path(scratch, "nativemon");
+	char *program = join_path(scratch, "raw_memfd");
+	char *uid = uid_text(as_root ? UNPRIVILEGED_ID : getuid());
+	char *log;
+	json_t *alert;
+	size_t warnings;
+
+	if (as_root)
+		cr_assert(chown(scratch, UNPRIVILEGED_ID, UNPRIVILEGED_ID) == 0,
+			  "cannot chown %s: %s", scratch, strerror(errno));
+	harness_copy_file(harness_nativemon_path(), nativemon, 0755);
+	harness_copy_file(target("raw_memfd"), program, 0755);
+	options.cwd = scratch;
+	log = join_path(scratch, "events.jsonl");
+	run.log = log;
+	harness_run((char *[]){ nativemon, "run", "--log", log, "--", program,
+				NULL },
+		    &options, &run.result);
+	read_log();
+	expect_exit_code(0);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "direct-syscall",
+				    "nativemon.syscall.name", "memfd_create",
+				    NULL);
+	cr_assert(alert, "no direct-syscall alert; %s", run.seen);
+	expect_string_field(alert, "nativemon.origin.kind", "executable");
+	expect_string_field(alert, "user.id", uid);
+	warnings = harness_count_substring(run.result.err, "no_new_privs");
+	cr_assert(warnings == 1,
+		  "the no_new_privs warning appeared %zu times; stderr: %s",
+		  warnings, run.result.err);
+}
+
+/* Returns whether the string array is exactly the one expected. */
+static bool args_equal(const json_t *args, const char *const expected[])
+{
+	size_t i = 0;
+
+	for (; expected[i]; i++) {
+		const char *arg = json_string_value(json_array_get(args, i));
+
+		if (!arg || strcmp(arg, expected[i]) != 0)
+			return false;
+	}
+	return json_is_array(args) && json_array_size(args) == i;
+}
+
+/* Returns the first exec record whose process.args are args. */
+static json_t *find_exec(const char *const args[])
+{
+	json_t *event;
+	size_t i;
+
+	json_array_foreach(run.events, i, event) {
+		if (is_field(event, "event.action", "exec") &&
+		    args_equal(harness_event_get(event, "process.args"), args))
+			return event;
+	}
+	return NULL;
+}
+
+Test(detect, exec_telemetry_from_shell, .timeout = TEST_TIMEOUT)
+{
+	/*
+	 * The second command keeps the shell from replacing itself with
+	 * /bin/true, as bash and newer dash do for a lone command, so that
+	 * /bin/true runs as the shell's child.
+	 */
+	static const char *const shell_args[] = { "sh", "-c",
+						  "/bin/true; exit 0", NULL };
+	static const char *const true_args[] = { "/bin/true", NULL };
+	json_t *shell, *child;
+	const char *executable;
+	long long shell_pid = 0;
+	char *uid = uid_text(getuid());
+
+	observe(NULL, (char **)shell_args);
+	expect_exit_code(0);
+	shell = find_exec(shell_args);
+	cr_assert(shell, "no exec record for the shell; %s", run.seen);
+	cr_assert(harness_event_integer(shell, "process.pid", &shell_pid),
+		  "the shell's exec record has no process.pid");
+	child = find_exec(true_args);
+	cr_assert(child, "no exec record for /bin/true; %s", run.seen);
+	executable = harness_event_string(child, "process.executable");
+	cr_assert(executable && (strcmp(executable, "/bin/true") == 0 ||
+				 strcmp(executable, "/usr/bin/true") == 0),
+		  "process.executable is %s, expected /bin/true or "
+		  "/usr/bin/true",
+		  executable ? executable : "missing");
+	expect_string_field(child, "event.kind", "event");
+	expect_integer_field(child, "process.parent.pid", shell_pid);
+	expect_string_field(child, "user.id", uid);
+}
+
+Test(detect, unshare_is_native_api_telemetry, .timeout = TEST_TIMEOUT)
+{
+	json_t *record;
+
+	observe(NULL, (char *[]){ (char *)target("unshare_user"), NULL });
+	expect_exit_code(0);
+	record = harness_events_find(run.events, "event.action", "native-api",
+				     "nativemon.syscall.name", "unshare", NULL);
+	cr_assert(record, "no native-api record for unshare; %s", run.seen);
+	expect_string_field(record, "event.kind", "event");
+	expect_integer_field(record, "process.pid", reported_pid());
+}
+
+/* Counts the lines of text that start with prefix. */
+static size_t count_lines_starting(const char *text, const char *prefix)
+{
+	size_t count = 0;
+
+	for (const char *line = text; line && *line;) {
+		const char *newline = strchr(line, '\n');
+
+		if (has_prefix(line, prefix))
+			count++;
+		line = newline ? newline + 1 : NULL;
+	}
+	return count;
+}
+
+Test(detect, alert_line_on_stderr, .timeout = TEST_TIMEOUT)
+{
+	static const char prefix[] =
+		"nativemon: alert direct-syscall memfd_create from ";
+	const char *path = target("raw_memfd");
+	const char *line;
+	size_t lines;
+
+	observe(NULL, (char *[]){ (char *)path, NULL });
+	expect_exit_code(0);
+	lines = count_lines_starting(run.result.err, prefix);
+	cr_assert(lines == 1, "%zu lines start with \"%s\"; stderr: %s", lines,
+		  prefix, run.result.err);
+	line = strstr(run.result.err, prefix);
+	cr_assert(has_prefix(line + strlen(prefix), path),
+		  "the alert line does not name %s: %s", path, line);
+}
+
+Test(detect, quiet_suppresses_alert_line, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = new_scratch(NULL);
+	size_t lines;
+
+	run.log = join_path(scratch, "events.jsonl");
+	harness_run_nativemon(&run.result,
+			      &(struct harness_options){ .cwd = scratch },
+			      "run", "--quiet", "--log", run.log, "--",
+			      target("raw_memfd"), NULL);
+	read_log();
+	expect_exit_code(0);
+	lines = count_lines_starting(run.result.err, "nativemon: alert");
+	cr_assert(lines == 0, "--quiet printed %zu alert lines: %s", lines,
+		  run.result.err);
+	cr_assert(count_alerts("direct-syscall") == 1,
+		  "--quiet must still log the alert; %s", run.seen);
+}
