@@ -22,6 +22,7 @@
 struct finding {
 	enum policy_event event;
 	const struct policy_rule *rule;
+	bool kept; /* the rule logs or alerts, so the finding is reported */
 	bool has_file;
 	struct target_file file; /* the module loaded or program executed */
 	bool in_writable_dir;

@@ -320,13 +320,49 @@ static long elapsed_ms(const struct timespec *since, const struct timespec *now)
 	       (now->tv_nsec - since->tv_nsec) / 1000000;
 }
 
-static struct fold_slot *find_slot(struct event_sink *sink, const char *key)
+static struct fold_slot *find_slot(const struct event_sink *sink,
+				   const char *key)
 {
 	for (size_t i = 0; i < FOLD_SLOTS; i++) {
 		if (sink->slots[i].key && strcmp(sink->slots[i].key, key) == 0)
-			return &sink->slots[i];
+			return (struct fold_slot *)&sink->slots[i];
 	}
 	return NULL;
+}
+
+static bool is_open(const struct fold_slot *slot, const struct timespec *now)
+{
+	return slot && elapsed_ms(&slot->opened, now) < EVENT_FOLD_WINDOW_MS;
+}
+
+static void count_repeat(struct fold_slot *slot)
+{
+	struct timespec wall;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	if (slot->count++ == 0)
+		slot->first_time = wall;
+	slot->last_time = wall;
+}
+
+bool event_sink_is_folding(const struct event_sink *sink, const char *fold_key)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return is_open(find_slot(sink, fold_key), &now);
+}
+
+bool event_sink_fold(struct event_sink *sink, const char *fold_key)
+{
+	struct fold_slot *slot = find_slot(sink, fold_key);
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!is_open(slot, &now))
+		return false;
+	count_repeat(slot);
+	return true;
 }
 
 /* Returns a free slot, closing the oldest window when all are in use. */
@@ -366,19 +402,16 @@ static void open_slot(struct event_sink *sink, json_t *record,
 void event_sink_emit(struct event_sink *sink, json_t *record,
 		     const char *fold_key, const char *summary)
 {
-	struct timespec now, wall;
 	struct fold_slot *slot = NULL;
+	struct timespec now;
 
 	if (!record)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	clock_gettime(CLOCK_REALTIME, &wall);
 	if (fold_key)
 		slot = find_slot(sink, fold_key);
-	if (slot && elapsed_ms(&slot->opened, &now) < EVENT_FOLD_WINDOW_MS) {
-		if (slot->count++ == 0)
-			slot->first_time = wall;
-		slot->last_time = wall;
+	if (is_open(slot, &now)) {
+		count_repeat(slot);
 		json_decref(record);
 		return;
 	}

@@ -35,6 +35,16 @@ void event_sink_free(struct event_sink *sink);
 void event_sink_emit(struct event_sink *sink, json_t *record,
 		     const char *fold_key, const char *summary);
 
+/* Returns true while the fold window of fold_key is open. */
+bool event_sink_is_folding(const struct event_sink *sink, const char *fold_key);
+
+/*
+ * Counts one more occurrence into the open fold window of fold_key, which
+ * spares building a record that would only be folded. Returns false when
+ * no window of that key is open.
+ */
+bool event_sink_fold(struct event_sink *sink, const char *fold_key);
+
 /* Writes the folded records whose window has closed. */
 void event_sink_flush_expired(struct event_sink *sink);
 

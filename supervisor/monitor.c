@@ -270,8 +270,15 @@ static void inspect_mprotect(struct call *call)
 	struct target_file file = { 0 };
 	int err;
 
-	process_mark_dirty(call->process, call->args[0], call->args[1]);
 	mapping = process_find_mapping(call->process, call->args[0], &err);
+	/*
+	 * mprotect keeps what backs the range, but the range may have been
+	 * remapped since the cache was read. A stale anonymous entry only
+	 * makes origins look more suspicious; a stale file entry could make
+	 * shellcode look like a library, so only that case costs a re-read.
+	 */
+	if (process_range_has_file(call->process, call->args[0], call->args[1]))
+		process_mark_dirty(call->process, call->args[0], call->args[1]);
 	if (!mapping || !mapping->path || mapping->path[0] != '/' ||
 	    mapping->inode == 0)
 		return;
@@ -348,7 +355,10 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 	}
 }
 
-/* Judges each finding and builds the records of those the policy keeps. */
+/*
+ * Judges each finding and builds the records of those the policy keeps.
+ * A record that the sink would fold is not built: it would be dropped.
+ */
 static void judge(struct monitor *monitor, struct call *call)
 {
 	for (size_t i = 0; i < call->finding_count; i++) {
@@ -357,7 +367,13 @@ static void judge(struct monitor *monitor, struct call *call)
 
 		fill_facts(call, finding, &facts);
 		finding->rule = policy_match(monitor->policy, &facts);
-		if (!finding->rule || finding->rule->action == POLICY_ALLOW)
+		finding->kept = finding->rule &&
+				finding->rule->action != POLICY_ALLOW;
+		if (!finding->kept)
+			continue;
+		record_fold_key(call, finding);
+		if (finding->fold_key[0] &&
+		    event_sink_is_folding(monitor->sink, finding->fold_key))
 			continue;
 		record_build(call, finding);
 	}
@@ -368,8 +384,14 @@ static void emit(struct monitor *monitor, struct call *call)
 	for (size_t i = 0; i < call->finding_count; i++) {
 		struct finding *finding = &call->findings[i];
 
-		if (!finding->record)
+		if (!finding->kept)
 			continue;
+		if (!finding->record) {
+			if (event_sink_fold(monitor->sink, finding->fold_key))
+				continue;
+			/* The window closed meanwhile: report it after all. */
+			record_build(call, finding);
+		}
 		event_sink_emit(monitor->sink, finding->record,
 				finding->fold_key[0] ? finding->fold_key : NULL,
 				finding->summary[0] ? finding->summary : NULL);

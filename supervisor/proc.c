@@ -312,6 +312,29 @@ void process_mark_dirty(struct process *process, uint64_t start,
 	process->dirty_count++;
 }
 
+static bool is_file_mapping(const struct mapping *mapping)
+{
+	return mapping->path && mapping->path[0] == '/' && mapping->inode != 0;
+}
+
+bool process_range_has_file(const struct process *process, uint64_t start,
+			    uint64_t length)
+{
+	const struct maps *maps = &process->maps;
+	uint64_t end = start + length;
+
+	if (!process->maps_valid)
+		return true;
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct mapping *mapping = &maps->items[i];
+
+		if (mapping->start < end && start < mapping->end &&
+		    is_file_mapping(mapping))
+			return true;
+	}
+	return false;
+}
+
 void process_mark_exec(struct process *process)
 {
 	process->image_stale = true;

@@ -105,6 +105,13 @@ const struct mapping *process_find_mapping(struct process *process,
 void process_mark_dirty(struct process *process, uint64_t start,
 			uint64_t length);
 
+/*
+ * Returns true if a cached file-backed mapping overlaps [start, start +
+ * length), or if the cache is not valid.
+ */
+bool process_range_has_file(const struct process *process, uint64_t start,
+			    uint64_t length);
+
 /* Records that the process is about to exec, which replaces its image. */
 void process_mark_exec(struct process *process);
 

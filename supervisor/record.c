@@ -280,7 +280,7 @@ static void write_summary(const struct call *call, struct finding *finding)
 	}
 }
 
-static void write_fold_key(const struct call *call, struct finding *finding)
+void record_fold_key(const struct call *call, struct finding *finding)
 {
 	/* Each exec is reported on its own; other repeats may fold. */
 	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC)
@@ -319,5 +319,4 @@ void record_build(const struct call *call, struct finding *finding)
 		  json_string(rule->action == POLICY_ALERT ? "alert" : "allow"));
 	finding->record = record;
 	write_summary(call, finding);
-	write_fold_key(call, finding);
 }

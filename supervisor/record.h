@@ -9,10 +9,16 @@
 #include "call.h"
 
 /*
- * Fills finding->record, fold_key and summary from the call and the rule
+ * Fills finding->record and summary from the call and the rule
  * that matched. Reads /proc for the caller's details. On allocation
  * failure finding->record stays NULL and the finding is dropped.
  */
 void record_build(const struct call *call, struct finding *finding);
+
+/*
+ * Fills finding->fold_key, the identity of repeats of this event; leaves
+ * it empty for events that are never folded.
+ */
+void record_fold_key(const struct call *call, struct finding *finding);
 
 #endif
