@@ -78,12 +78,39 @@ static int receive_hand_off(int socket, struct hand_off *message, int *fd)
 	return 0;
 }
 
+/*
+ * Returns true if name exists in a directory of PATH. execvp(3) reports
+ * EACCES when any PATH directory is not searchable, even if no directory
+ * has the command, and shells call that "not found" (127), not 126.
+ */
+static bool exists_in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char candidate[4096];
+
+	if (!path)
+		path = "/bin:/usr/bin"; /* glibc's execvp(3) default */
+	while (*path) {
+		size_t length = strcspn(path, ":");
+		int n = snprintf(candidate, sizeof(candidate), "%.*s%s%s",
+				 (int)length, path, length ? "/" : "", name);
+
+		if (n > 0 && (size_t)n < sizeof(candidate) &&
+		    access(candidate, F_OK) == 0)
+			return true;
+		path += length + (path[length] == ':');
+	}
+	return false;
+}
+
 static void exec_command(char *const argv[])
 {
 	int err;
 
 	execvp(argv[0], argv);
 	err = errno;
+	if (err == EACCES && !strchr(argv[0], '/') && !exists_in_path(argv[0]))
+		err = ENOENT;
 	log_error_errno(err, "cannot execute '%s'", argv[0]);
 	_exit(err == ENOENT ? LAUNCH_EXIT_NOT_FOUND
 			    : LAUNCH_EXIT_CANNOT_EXECUTE);

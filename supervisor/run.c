@@ -206,7 +206,11 @@ static void handle_listener(struct supervisor *supervisor, short revents)
 		}
 		return;
 	}
-	/* POLLHUP: the last filtered task is gone; stop polling at once. */
+	/*
+	 * POLLHUP: every filtered task has started to exit. Since Linux 6.11
+	 * tasks drop their filter early in exit, so orphans may still be
+	 * exiting; reap_remaining() waits for them.
+	 */
 	if (revents & (POLLHUP | POLLERR | POLLNVAL))
 		close_listener(supervisor);
 }
@@ -238,6 +242,28 @@ static void serve(struct supervisor *supervisor)
 		if (now.tv_sec - last_sweep.tv_sec >= SWEEP_INTERVAL_MS / 1000) {
 			proc_table_sweep(&supervisor->monitor.processes);
 			last_sweep = now;
+		}
+	}
+}
+
+/*
+ * Waits for the children still exiting after the listener hung up. None can
+ * block this: each one has begun to exit, so none can fork again.
+ */
+static void reap_remaining(struct supervisor *supervisor)
+{
+	int status;
+	pid_t pid;
+
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		if (pid == supervisor->launch.pid) {
+			supervisor->child_exited = true;
+			supervisor->child_status = status;
 		}
 	}
 }
@@ -274,6 +300,7 @@ int run_command(const struct run_options *options)
 	/* A closed stderr must not kill the supervisor; the child resets it. */
 	signal(SIGPIPE, SIG_IGN);
 	serve(&supervisor);
+	reap_remaining(&supervisor);
 	status = exit_status(&supervisor);
 	if (supervisor.monitor.answer_errors)
 		log_warn("%lu notification responses failed",
