@@ -68,6 +68,16 @@ static const char *const sensitive_syscalls[] = {
 
 static const struct policy_rule default_rules[] = {
 	{
+		/* Every call of an i386 or x32 program reaches the supervisor. */
+		.id = "nm-0013",
+		.name = "Syscall of a program built for that ABI",
+		.action = POLICY_LOG,
+		.severity = 0,
+		.techniques = "T1106",
+		.event = EVENT_NON_NATIVE_ABI,
+		.program_abi = POLICY_YES,
+	},
+	{
 		.id = "nm-0001",
 		.name = "Syscall through a non-native ABI",
 		.action = POLICY_ALERT,
@@ -140,6 +150,16 @@ static const struct policy_rule default_rules[] = {
 		.techniques = "T1129",
 		.event = EVENT_MODULE_LOAD,
 		.writable_dir = POLICY_YES,
+	},
+	{
+		/* Only a path longer than PATH_MAX (4096 bytes) hides here. */
+		.id = "nm-0012",
+		.name = "Code mapped from a file whose path cannot be read",
+		.action = POLICY_ALERT,
+		.severity = 47,
+		.techniques = "T1129",
+		.event = EVENT_MODULE_LOAD,
+		.path_unknown = POLICY_YES,
 	},
 	{
 		.id = "nm-0009",

@@ -127,6 +127,10 @@ bool policy_rule_matches(const struct policy_rule *rule,
 		return false;
 	if (!matches_tristate(rule->writable_dir, facts->path_in_writable_dir))
 		return false;
+	if (!matches_tristate(rule->path_unknown, facts->path_unknown))
+		return false;
+	if (!matches_tristate(rule->program_abi, facts->program_abi))
+		return false;
 	return matches_tristate(rule->libc_mapped, facts->libc_mapped);
 }
 

@@ -76,10 +76,12 @@ struct policy_facts {
 	enum origin_kind origin; /* of the syscall instruction */
 	const char *module;	 /* file holding the syscall instruction */
 	const char *exe;	 /* executable of the calling process */
-	const char *path;	 /* file loaded or executed */
+	const char *path;	 /* file loaded or executed; see path_unknown */
+	bool path_unknown;	 /* that file's path could not be read */
 	enum origin_kind file_kind; /* of that file: LIBRARY, MEMFD, DELETED */
 	bool path_in_writable_dir;  /* some ancestor directory is o+w */
 	bool libc_mapped;	    /* the process has a libc mapped */
+	bool program_abi;	    /* the program was built for the call's ABI */
 	uid_t uid;
 };
 
@@ -95,7 +97,9 @@ struct policy_rule {
 	uint32_t file_kinds;	     /* ORIGIN_BIT set; 0 matches any */
 	const char *const *paths;    /* fnmatch(3) globs; NULL matches any */
 	enum policy_tristate writable_dir;
+	enum policy_tristate path_unknown;
 	enum policy_tristate libc_mapped;
+	enum policy_tristate program_abi;
 };
 
 /* The BPF comparison on a watched syscall's integer argument. */

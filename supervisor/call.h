@@ -50,6 +50,7 @@ struct call {
 	pid_t ppid;
 	uint64_t address; /* of the syscall instruction */
 	enum origin_kind origin;
+	bool origin_unreadable; /* the maps could not be read: origin unknown */
 	bool has_module;
 	char module[TARGET_PATH_MAX];
 	uint64_t module_offset;

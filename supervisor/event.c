@@ -303,12 +303,17 @@ static void close_slot(struct event_sink *sink, struct fold_slot *slot)
 	memset(slot, 0, sizeof(*slot));
 }
 
+void event_sink_flush_all(struct event_sink *sink)
+{
+	for (size_t i = 0; i < FOLD_SLOTS; i++)
+		close_slot(sink, &sink->slots[i]);
+}
+
 void event_sink_free(struct event_sink *sink)
 {
 	if (!sink)
 		return;
-	for (size_t i = 0; i < FOLD_SLOTS; i++)
-		close_slot(sink, &sink->slots[i]);
+	event_sink_flush_all(sink);
 	if (sink->fd >= 0)
 		close(sink->fd);
 	free(sink);

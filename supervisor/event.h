@@ -45,6 +45,9 @@ bool event_sink_is_folding(const struct event_sink *sink, const char *fold_key);
  */
 bool event_sink_fold(struct event_sink *sink, const char *fold_key);
 
+/* Writes every folded record still pending. */
+void event_sink_flush_all(struct event_sink *sink);
+
 /* Writes the folded records whose window has closed. */
 void event_sink_flush_expired(struct event_sink *sink);
 

@@ -7,14 +7,17 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_RECORD_MAX 1024
 
 static enum log_level max_level = LOG_LEVEL_WARN;
+static int log_fd = STDERR_FILENO;
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -22,6 +25,23 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_DEBUG] = "debug",
 };
+
+void log_open(void)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(STDERR_FILENO, &st) < 0 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+		return;
+	/*
+	 * O_NONBLOCK belongs to the open file description, which the command
+	 * shares, so set it on a new description of the same pipe or tty.
+	 */
+	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0)
+		log_fd = fd;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -35,7 +55,7 @@ static void write_record(char *record, size_t length)
 	/* append_va() leaves room for the newline, also in a cut record. */
 	record[length++] = '\n';
 	do {
-		written = write(STDERR_FILENO, record, length);
+		written = write(log_fd, record, length);
 	} while (written < 0 && errno == EINTR);
 }
 

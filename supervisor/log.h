@@ -16,6 +16,14 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
+/*
+ * Makes later records go to a non-blocking copy of stderr when stderr is a
+ * pipe or a terminal, so that a reader that stops reading cannot stall the
+ * supervisor and with it every watched call. Records that would block are
+ * dropped. Call once, early in main().
+ */
+void log_open(void);
+
 /* Sets the most verbose level that is written; LOG_LEVEL_WARN by default. */
 void log_set_level(enum log_level level);
 

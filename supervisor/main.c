@@ -3,6 +3,8 @@
  * nativemon: a userland monitor for Linux native-API abuse. main() parses
  * the command line and hands over to the subcommand.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +23,8 @@ static const char usage_text[] =
 	"tree routed to nativemon, which reports direct syscalls, syscalls\n"
 	"through non-native ABIs, file-less execution and unusual module\n"
 	"loads. nativemon exits with COMMAND's status (128+N if signal N\n"
-	"killed it), 125 if it failed itself, 126 if COMMAND could not be\n"
-	"executed and 127 if it was not found.\n"
+	"killed it), 2 on a usage error, 125 if it failed itself, 126 if\n"
+	"COMMAND could not be executed and 127 if it was not found.\n"
 	"\n"
 	"Options of run:\n"
 	"  -l, --log FILE   append events to FILE as JSON Lines\n"
@@ -109,8 +111,24 @@ static int main_run(int argc, char **argv)
 	return run_command(&run);
 }
 
+/*
+ * Opens /dev/null on any of descriptors 0-2 that is closed, so that files
+ * nativemon opens later never become its stderr and receive diagnostics.
+ */
+static void open_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", O_RDWR) != fd)
+			exit(RUN_EXIT_FAILURE);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	open_standard_fds();
+	log_open();
 	if (argc < 2)
 		usage_error("missing command; expected 'run'", NULL);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)

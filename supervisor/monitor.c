@@ -74,6 +74,27 @@ static bool is_file_backed(enum origin_kind origin)
 	}
 }
 
+/*
+ * Warns once per process that its /proc entries cannot be read. Without
+ * CAP_SYS_PTRACE that happens for programs that make themselves
+ * non-dumpable (ssh-agent, gpg-agent): their calls go unclassified.
+ */
+static void warn_unreadable(struct call *call, int err)
+{
+	if (err != -EACCES && err != -EPERM)
+		return;
+	if (call->process->access_warned)
+		return;
+	call->process->access_warned = true;
+	log_warn_errno(-err,
+		       "cannot read the /proc entries of pid %d (%s), so its"
+		       " syscall origins and module loads are not checked;"
+		       " run nativemon with CAP_SYS_PTRACE to monitor"
+		       " non-dumpable programs",
+		       (int)call->tgid,
+		       call->process->exe_path ? call->process->exe_path : "?");
+}
+
 static void locate_origin(struct call *call)
 {
 	const struct mapping *mapping;
@@ -83,9 +104,10 @@ static void locate_origin(struct call *call)
 				? call->ip - SYSCALL_INSN_LENGTH
 				: 0;
 	mapping = process_find_mapping(call->process, call->address, &err);
-	if (err < 0)
-		log_debug("cannot read the maps of pid %d: %s",
-			  (int)call->tgid, strerror(-err));
+	if (err < 0) {
+		call->origin_unreadable = true;
+		warn_unreadable(call, err);
+	}
 	call->origin = origin_classify(mapping, &call->process->exe);
 	if (mapping && is_file_backed(call->origin)) {
 		snprintf(call->module, sizeof(call->module), "%s",
@@ -203,7 +225,7 @@ static void inspect_new_image(struct call *call)
 	process->image_changed = false;
 	process->exec_reported = false;
 	process->fileless_reported = false;
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)call->tgid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)call->tid);
 	if (target_describe_path(path, &file) < 0)
 		return;
 	if (!exec_reported) {
@@ -242,6 +264,7 @@ static void inspect_mmap(struct call *call)
 {
 	int flags = (int)call->args[3];
 	struct target_file file;
+	int err;
 
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
 		process_mark_dirty(call->process, call->args[0], call->args[1]);
@@ -249,8 +272,11 @@ static void inspect_mmap(struct call *call)
 		process_mark_dirty(call->process, 0, 0);
 	if (flags & MAP_ANONYMOUS)
 		return;
-	if (target_fd_file(call->tid, (int)call->args[4], &file) < 0)
+	err = target_fd_file(call->tid, (int)call->args[4], &file);
+	if (err < 0) {
+		warn_unreadable(call, err);
 		return;
+	}
 	/*
 	 * The cached maps predate this mapping and may have been read before
 	 * libc arrived, when a library listed before it (libm) was mapped.
@@ -330,7 +356,7 @@ static void analyze(struct monitor *monitor, struct call *call)
 	locate_origin(call);
 	if (call->abi != ABI_X86_64)
 		add_finding(call, EVENT_NON_NATIVE_ABI);
-	else if (!is_libc_or_kernel(call->origin))
+	else if (!is_libc_or_kernel(call->origin) && !call->origin_unreadable)
 		add_finding(call, EVENT_DIRECT_SYSCALL);
 	inspect_syscall(call);
 	if (call->abi == ABI_X86_64)
@@ -348,8 +374,11 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 	facts->module = call->has_module ? call->module : NULL;
 	facts->exe = call->process->exe_path;
 	facts->libc_mapped = call->process->libc_mapped;
+	facts->program_abi = call->abi == call->process->exe_abi;
 	if (finding->has_file) {
-		facts->path = finding->file.path;
+		facts->path = finding->file.path_unknown ? NULL
+							 : finding->file.path;
+		facts->path_unknown = finding->file.path_unknown;
 		facts->file_kind = finding->file.kind;
 		facts->path_in_writable_dir = finding->in_writable_dir;
 	}

@@ -115,11 +115,15 @@ enum origin_kind origin_classify(const struct mapping *mapping,
 	 */
 	if (mapping->deleted)
 		return ORIGIN_DELETED;
-	if (is_main_executable(mapping, exe))
-		return ORIGIN_EXECUTABLE;
+	/*
+	 * The loader comes before the executable because ldd and others run
+	 * it as the program. NOTE: any file named like a C library or a
+	 * loader counts as one, wherever it lives.
+	 */
 	if (origin_is_loader_path(mapping->path))
 		return ORIGIN_LOADER;
-	/* NOTE: any file named like a C library counts as libc. */
+	if (is_main_executable(mapping, exe))
+		return ORIGIN_EXECUTABLE;
 	if (origin_is_libc_path(mapping->path))
 		return ORIGIN_LIBC;
 	return ORIGIN_LIBRARY;

@@ -6,12 +6,15 @@
  */
 #include "proc.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "procfs.h"
 
@@ -83,6 +86,33 @@ void proc_table_fini(struct proc_table *table)
 		remove_process(table, process);
 }
 
+/*
+ * Returns the ABI the program at path was built for, from the class and
+ * machine fields of its ELF header: i386 and x32 programs legitimately
+ * make every syscall through their own ABI.
+ */
+static enum abi read_exe_abi(const char *path)
+{
+	Elf32_Ehdr header;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return ABI_UNKNOWN;
+	n = pread(fd, &header, sizeof(header), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(header) ||
+	    memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+		return ABI_UNKNOWN;
+	if (header.e_ident[EI_CLASS] == ELFCLASS64)
+		return ABI_X86_64;
+	if (header.e_machine == EM_386)
+		return ABI_I386;
+	if (header.e_machine == EM_X86_64)
+		return ABI_X32;
+	return ABI_UNKNOWN;
+}
+
 static bool same_exe(const struct exe_identity *a, const struct exe_identity *b)
 {
 	return a->inode == b->inode && a->dev_major == b->dev_major &&
@@ -105,7 +135,7 @@ static void load_image(struct process *process)
 
 	process->image_stale = false;
 	process->maps_valid = false;
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)process->tgid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)process->reader_tid);
 	if (procfs_readlink(path, target, sizeof(target)) >= 0)
 		exe.path = target;
 	if (stat(path, &st) == 0) {
@@ -120,10 +150,11 @@ static void load_image(struct process *process)
 	process->exe = exe;
 	process->exe_path = exe.path ? strdup(exe.path) : NULL;
 	process->exe.path = process->exe_path;
+	process->exe_abi = read_exe_abi(path);
 }
 
 static struct process *create_process(struct proc_table *table, pid_t tgid,
-				      int *err)
+				      pid_t tid, int *err)
 {
 	struct procfs_stat stat;
 	struct process *process;
@@ -137,6 +168,7 @@ static struct process *create_process(struct proc_table *table, pid_t tgid,
 		return NULL;
 	}
 	process->tgid = tgid;
+	process->reader_tid = tid;
 	process->start_time = stat.start_time;
 	maps_init(&process->maps);
 	load_image(process);
@@ -147,7 +179,7 @@ static struct process *create_process(struct proc_table *table, pid_t tgid,
 
 /* Returns the live process tgid, replacing an entry left by a dead one. */
 static struct process *find_process(struct proc_table *table, pid_t tgid,
-				    int *err)
+				    pid_t tid, int *err)
 {
 	struct process key = { .tgid = tgid };
 	struct process *process = RB_FIND(process_tree, &table->processes, &key);
@@ -161,7 +193,7 @@ static struct process *find_process(struct proc_table *table, pid_t tgid,
 			return process;
 		remove_process(table, process);
 	}
-	return create_process(table, tgid, err);
+	return create_process(table, tgid, tid, err);
 }
 
 static struct thread *add_thread(struct proc_table *table, pid_t tid,
@@ -175,7 +207,7 @@ static struct thread *add_thread(struct proc_table *table, pid_t tid,
 	*err = procfs_read_status(tid, &tgid, &uid);
 	if (*err < 0)
 		return NULL;
-	process = find_process(table, tgid, err);
+	process = find_process(table, tgid, tid, err);
 	if (!process)
 		return NULL;
 	thread = calloc(1, sizeof(*thread));
@@ -213,6 +245,7 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 		thread = add_thread(table, tid, stat.start_time, err);
 	if (!thread)
 		return NULL;
+	thread->process->reader_tid = tid;
 	if (thread->process->image_stale)
 		load_image(thread->process);
 	return thread->process;
@@ -258,7 +291,7 @@ static bool has_libc(const struct maps *maps)
 
 static int reload_maps(struct process *process)
 {
-	int err = maps_read(&process->maps, process->tgid);
+	int err = maps_read(&process->maps, process->reader_tid);
 
 	process->maps_valid = err == 0;
 	process->dirty_count = 0;
@@ -378,7 +411,7 @@ const char *process_cmdline(struct process *process, size_t *length)
 		if (!process->cmdline)
 			return NULL;
 		snprintf(path, sizeof(path), "/proc/%d/cmdline",
-			 (int)process->tgid);
+			 (int)process->reader_tid);
 		/* A cut command line is still worth reporting. */
 		n = procfs_read_small(path, process->cmdline, CMDLINE_MAX);
 		if (n == -EFBIG)

@@ -33,14 +33,22 @@ struct process {
 	RB_ENTRY(process) node;
 	pid_t tgid;
 	unsigned long long start_time;
+	/*
+	 * The thread whose notification is being handled. Its /proc entries
+	 * are read instead of the leader's, which are empty once the leader
+	 * has exited while other threads go on.
+	 */
+	pid_t reader_tid;
 
 	/* The program image, replaced when the process calls exec. */
 	bool image_stale;
 	bool image_changed; /* an exec replaced the image; see monitor.c */
 	bool exec_reported; /* the last exec call yielded an exec finding */
 	bool fileless_reported;
+	bool access_warned; /* its /proc entries were found unreadable */
 	char *exe_path;
 	struct exe_identity exe;
+	enum abi exe_abi; /* from the ELF header; ABI_UNKNOWN if unreadable */
 	char *cmdline; /* NUL-separated arguments, capped */
 	size_t cmdline_length;
 

@@ -184,6 +184,9 @@ static void add_process_fields(json_t *record, const struct call *call,
 				 finding->args.length);
 			event_set(record, "process.args_count",
 				  json_integer((json_int_t)finding->args.total));
+			if (finding->args.truncated)
+				event_set(record, "nativemon.args_truncated",
+					  json_true());
 		}
 		if (!finding->after_exec)
 			set_text(record, "process.previous.executable",
@@ -226,7 +229,10 @@ static void add_file_fields(json_t *record, const struct finding *finding)
 
 	if (!finding->has_file)
 		return;
-	set_text(record, prefix, file->path);
+	if (file->path_unknown)
+		event_set(record, "nativemon.file.path_unknown", json_true());
+	else
+		set_text(record, prefix, file->path);
 	event_set(record, "file.device",
 		  json_sprintf("%02x:%02x", major(file->st.st_dev),
 			       minor(file->st.st_dev)));
@@ -260,7 +266,10 @@ static void write_summary(const struct call *call, struct finding *finding)
 		return;
 	if (finding->has_file) {
 		format_summary(finding, "%s %s %s (pid %d %s)", action, event,
-			       finding->file.path, (int)call->tgid, program);
+			       finding->file.path_unknown
+				       ? "(a path longer than 4096 bytes)"
+				       : finding->file.path,
+			       (int)call->tgid, program);
 	} else if (call->has_module) {
 		format_summary(finding,
 			       "%s %s %s%s%s%s from %s+0x%" PRIx64 " (pid %d %s)",

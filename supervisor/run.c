@@ -23,12 +23,21 @@
 #include "launch.h"
 #include "log.h"
 #include "monitor.h"
+#include "procfs.h"
 
 /* How often the process table drops entries of processes that exited. */
 #define SWEEP_INTERVAL_MS 10000
 
+/*
+ * Signals passed on to the command: the usual control signals, and every
+ * other signal whose default action would end nativemon, because a killed
+ * supervisor leaves the command running with its watched calls failing
+ * with ENOSYS. The real-time signals are added in setup_signals().
+ */
 static const int forwarded_signals[] = {
-	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+	SIGINT,	 SIGTERM,   SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
+	SIGWINCH, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,  SIGXCPU,
+	SIGXFSZ, SIGPWR,  SIGSTKFLT,
 };
 
 struct supervisor {
@@ -63,6 +72,8 @@ static int setup_signals(struct supervisor *supervisor, sigset_t *original)
 	sigaddset(&handled, SIGCHLD);
 	for (size_t i = 0; i < sizeof(forwarded_signals) / sizeof(int); i++)
 		sigaddset(&handled, forwarded_signals[i]);
+	for (int signo = SIGRTMIN; signo <= SIGRTMAX; signo++)
+		sigaddset(&handled, signo);
 	if (sigprocmask(SIG_BLOCK, &handled, original) < 0)
 		return -errno;
 	supervisor->signal_fd =
@@ -111,13 +122,24 @@ static int start(struct supervisor *supervisor,
 			 " privileges");
 	err = launch_start(options->argv, &supervisor->program, no_new_privs,
 			   child_mask, &supervisor->launch);
+	if (err == -EBUSY) {
+		/* The kernel allows one listener per chain of filters. */
+		log_error("cannot install the seccomp filter for '%s': this "
+			  "process already runs under a seccomp listener, such "
+			  "as another nativemon run; nesting is not supported",
+			  options->argv[0]);
+		return err;
+	}
 	if (err < 0) {
 		log_error_errno(-err, "cannot install the seccomp filter for "
 				      "'%s'", options->argv[0]);
 		return err;
 	}
-	if (!supervisor->launch.killable_recv)
-		log_info("kernel lacks SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+	log_info("supervising pid %d (%s)%s", (int)supervisor->launch.pid,
+		 options->argv[0],
+		 supervisor->launch.killable_recv
+			 ? ""
+			 : "; the kernel lacks WAIT_KILLABLE_RECV (Linux 5.19)");
 	err = monitor_init(&supervisor->monitor, supervisor->launch.listener,
 			   policy_default(), supervisor->sink);
 	if (err < 0) {
@@ -147,6 +169,27 @@ static void reap_children(struct supervisor *supervisor)
 }
 
 /*
+ * Passes a signal on to the processes that nativemon's own children left
+ * behind once the command has exited, so that a service manager's SIGTERM
+ * still reaches daemons the command started.
+ */
+static void forward_to_orphans(int signo)
+{
+	char path[64], text[4096];
+	const char *at = text;
+	int pid, used;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+		 (int)getpid());
+	if (procfs_read_small(path, text, sizeof(text)) < 0)
+		return;
+	while (sscanf(at, "%d%n", &pid, &used) == 1) {
+		kill(pid, signo);
+		at += used;
+	}
+}
+
+/*
  * A signal the terminal sent (SI_KERNEL) already reached the child when it
  * shares nativemon's foreground process group; sending it again would
  * deliver it twice.
@@ -156,8 +199,10 @@ static void forward_signal(struct supervisor *supervisor,
 {
 	pid_t child = supervisor->launch.pid;
 
-	if (supervisor->child_exited)
+	if (supervisor->child_exited) {
+		forward_to_orphans((int)info->ssi_signo);
 		return;
+	}
 	if (info->ssi_code == SI_KERNEL && getpgid(child) == getpgrp())
 		return;
 	if (kill(child, (int)info->ssi_signo) < 0 && errno != ESRCH)
@@ -281,6 +326,21 @@ static int exit_status(const struct supervisor *supervisor)
 	return RUN_EXIT_FAILURE;
 }
 
+/* Writes the pending folded records, then says how many were lost. */
+static void report_lost_events(struct event_sink *sink, const char *log_path)
+{
+	unsigned long lost;
+
+	if (!sink)
+		return;
+	event_sink_flush_all(sink);
+	lost = event_sink_lost(sink);
+	if (lost > 0)
+		log_warn("%lu events could not be written to '%s'", lost,
+			 log_path);
+	event_sink_free(sink);
+}
+
 int run_command(const struct run_options *options)
 {
 	struct supervisor supervisor = { .signal_fd = -1 };
@@ -305,9 +365,11 @@ int run_command(const struct run_options *options)
 	if (supervisor.monitor.answer_errors)
 		log_warn("%lu notification responses failed",
 			 supervisor.monitor.answer_errors);
+	log_info("exiting with status %d after %lu notifications", status,
+		 supervisor.monitor.notifications);
 out:
 	monitor_fini(&supervisor.monitor);
-	event_sink_free(supervisor.sink);
+	report_lost_events(supervisor.sink, options->log_path);
 	filter_program_fini(&supervisor.program);
 	if (supervisor.signal_fd >= 0)
 		close(supervisor.signal_fd);

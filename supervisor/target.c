@@ -129,6 +129,34 @@ static int append_arg(pid_t pid, uint64_t address, struct target_args *args)
 	return 0;
 }
 
+/*
+ * Counts the non-NULL pointers from address up to the terminating NULL,
+ * reading at most TARGET_ARGS_COUNT_MAX of them. The kernel caps argv at
+ * MAX_ARG_STRINGS (0x7fffffff), far above what a count needs.
+ */
+static size_t count_more_pointers(pid_t pid, uint64_t address,
+				  size_t pointer_size)
+{
+	unsigned char chunk[4096];
+	size_t counted = 0;
+
+	while (counted < TARGET_ARGS_COUNT_MAX) {
+		ssize_t n = read_target_memory(pid, address, chunk,
+					       sizeof(chunk));
+
+		if (n < (ssize_t)pointer_size)
+			break;
+		for (size_t i = 0; i + pointer_size <= (size_t)n;
+		     i += pointer_size) {
+			if (pointer_at(chunk + i, pointer_size) == 0)
+				return counted;
+			counted++;
+		}
+		address += (uint64_t)n - (uint64_t)n % pointer_size;
+	}
+	return counted;
+}
+
 int read_target_args(pid_t pid, uint64_t address, size_t pointer_size,
 		     struct target_args *args)
 {
@@ -164,6 +192,8 @@ int read_target_args(pid_t pid, uint64_t address, size_t pointer_size,
 	}
 	/* No NULL within the pointers read: more arguments than the cap. */
 	args->truncated = true;
+	args->total += count_more_pointers(pid, address + (uint64_t)n,
+					   pointer_size);
 	return 0;
 }
 
@@ -203,10 +233,17 @@ static int describe_open_file(int fd, struct target_file *file)
 	char link[64];
 	ssize_t n;
 
+	memset(file, 0, sizeof(*file));
 	if (fstat(fd, &file->st) < 0)
 		return -errno;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = procfs_readlink(link, file->path, sizeof(file->path));
+	/* A file deep in a long directory chain is still worth reporting. */
+	if (n == -ENAMETOOLONG) {
+		file->path[0] = '\0';
+		file->path_unknown = true;
+		n = 0;
+	}
 	if (n < 0)
 		return (int)n;
 	/* Strip the marker the kernel adds to unlinked files' names. */

@@ -19,6 +19,7 @@
 #define TARGET_PATH_MAX 4096
 #define TARGET_ARGS_MAX 256
 #define TARGET_ARGS_BYTES_MAX 32768
+#define TARGET_ARGS_COUNT_MAX (1u << 20) /* arguments counted, not copied */
 
 /*
  * Copies up to size bytes from address in process pid into buffer, through
@@ -60,6 +61,7 @@ int target_args_copy(struct target_args *to, const struct target_args *from);
 /* A file a target named, resolved from the supervisor's side. */
 struct target_file {
 	char path[TARGET_PATH_MAX]; /* as readlink(2) shows it */
+	bool path_unknown; /* the path is longer than TARGET_PATH_MAX */
 	struct stat st;
 	enum origin_kind kind; /* ORIGIN_MEMFD, ORIGIN_DELETED or LIBRARY */
 };
