@@ -13,7 +13,7 @@ Run bench/workload from BUILD_DIR (default: the current directory) under
 each variant and print median ns per watched call. Environment:
   BENCH_CALLS      watched calls per run (default 50000)
   BENCH_ROUNDS     runs of each workload and variant (default 5)
-  BENCH_WORKLOADS  workloads to run (default "mprotect memfd direct")
+  BENCH_WORKLOADS  workloads to run (default "mprotect memfd direct jit")
   BENCH_VARIANTS   variants to run (default "native bare bare-poll
                    bare-maps bare-syscall nativemon")
   BENCH_TIMEOUT    seconds one run may take before it counts as failed
@@ -35,7 +35,7 @@ fi
 build=${1:-.}
 calls=${BENCH_CALLS:-50000}
 rounds=${BENCH_ROUNDS:-5}
-workloads=${BENCH_WORKLOADS:-mprotect memfd direct}
+workloads=${BENCH_WORKLOADS:-mprotect memfd direct jit}
 all_variants='native bare bare-poll bare-maps bare-syscall nativemon'
 variants=${BENCH_VARIANTS:-$all_variants}
 timeout_seconds=${BENCH_TIMEOUT:-120}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -155,6 +156,89 @@ int maps_parse(struct maps *maps, const char *text, size_t length)
 	if (maps->count > 1)
 		qsort(maps->items, maps->count, sizeof(*maps->items),
 		      compare_start);
+	return 0;
+}
+
+/*
+ * The PROCMAP_QUERY request, as include/uapi/linux/fs.h of Linux 6.11
+ * defines it; the C library headers here predate it.
+ */
+struct procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+
+#define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
+#define PROCMAP_QUERY_VMA_READABLE 0x01
+#define PROCMAP_QUERY_VMA_WRITABLE 0x02
+#define PROCMAP_QUERY_VMA_EXECUTABLE 0x04
+#define PROCMAP_QUERY_VMA_SHARED 0x08
+
+static unsigned int query_perms(uint64_t flags)
+{
+	unsigned int bits = 0;
+
+	if (flags & PROCMAP_QUERY_VMA_READABLE)
+		bits |= MAPPING_READ;
+	if (flags & PROCMAP_QUERY_VMA_WRITABLE)
+		bits |= MAPPING_WRITE;
+	if (flags & PROCMAP_QUERY_VMA_EXECUTABLE)
+		bits |= MAPPING_EXEC;
+	if (flags & PROCMAP_QUERY_VMA_SHARED)
+		bits |= MAPPING_SHARED;
+	return bits;
+}
+
+void maps_mapping_fini(struct mapping *mapping)
+{
+	free(mapping->path);
+	memset(mapping, 0, sizeof(*mapping));
+}
+
+int maps_query(pid_t pid, uint64_t address, struct mapping *mapping)
+{
+	char path[64], name[4096 + sizeof(deleted_suffix)];
+	struct procmap_query query = {
+		.size = sizeof(query),
+		.query_addr = address,
+		.vma_name_addr = (uint64_t)(uintptr_t)name,
+		.vma_name_size = sizeof(name),
+	};
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, PROCMAP_QUERY, &query) < 0)
+		err = -errno;
+	close(fd);
+	if (err < 0)
+		return err;
+	maps_mapping_fini(mapping);
+	mapping->start = query.vma_start;
+	mapping->end = query.vma_end;
+	mapping->offset = query.vma_offset;
+	mapping->inode = query.inode;
+	mapping->dev_major = query.dev_major;
+	mapping->dev_minor = query.dev_minor;
+	mapping->perms = query_perms(query.vma_flags);
+	/* vma_name_size counts the NUL; 0 means an unnamed mapping. */
+	if (query.vma_name_size > 1)
+		return set_path(mapping, name, query.vma_name_size - 1);
 	return 0;
 }
 

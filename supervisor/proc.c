@@ -58,6 +58,7 @@ static void free_process(struct process *process)
 {
 	clear_image(process);
 	maps_fini(&process->maps);
+	maps_mapping_fini(&process->queried);
 	free(process->modules);
 	free(process);
 }
@@ -294,10 +295,16 @@ static int reload_maps(struct process *process)
 	int err = maps_read(&process->maps, process->reader_tid);
 
 	process->maps_valid = err == 0;
+	process->maps_weakened = false;
 	process->dirty_count = 0;
 	if (err == 0)
 		process->libc_mapped = has_libc(&process->maps);
 	return err;
+}
+
+static bool is_file_mapping(const struct mapping *mapping)
+{
+	return mapping->path && mapping->path[0] == '/' && mapping->inode != 0;
 }
 
 static bool overlaps_dirty(const struct process *process,
@@ -312,16 +319,69 @@ static bool overlaps_dirty(const struct process *process,
 	return false;
 }
 
+/*
+ * Returns true if a cached mapping may no longer be what backs its range.
+ * A stale anonymous entry only makes an origin look more suspicious, so
+ * after a new executable mapping at an unknown address only file-backed
+ * entries are in doubt.
+ */
+static bool is_doubtful(const struct process *process,
+			const struct mapping *mapping)
+{
+	if (overlaps_dirty(process, mapping))
+		return true;
+	return process->maps_weakened && is_file_mapping(mapping);
+}
+
+static bool same_backing(const struct mapping *a, const struct mapping *b)
+{
+	if (a->inode != b->inode || a->dev_major != b->dev_major ||
+	    a->dev_minor != b->dev_minor || a->deleted != b->deleted)
+		return false;
+	if (!a->path || !b->path)
+		return a->path == b->path;
+	return strcmp(a->path, b->path) == 0;
+}
+
+/*
+ * Asks the kernel for the one mapping at address. Returns it if the cached
+ * entry was right about what backs the address, NULL if the whole cache
+ * should be read again.
+ */
+static const struct mapping *confirm_mapping(struct process *process,
+					     const struct mapping *cached,
+					     uint64_t address)
+{
+	static bool query_unsupported;
+	int err;
+
+	if (query_unsupported)
+		return NULL;
+	err = maps_query(process->reader_tid, address, &process->queried);
+	if (err == -ENOTTY || err == -EINVAL) {
+		query_unsupported = true;
+		return NULL;
+	}
+	if (err < 0 || !same_backing(cached, &process->queried))
+		return NULL;
+	return &process->queried;
+}
+
 const struct mapping *process_find_mapping(struct process *process,
 					   uint64_t address, int *err)
 {
 	const struct mapping *mapping = NULL;
+	const struct mapping *confirmed;
 
 	*err = 0;
 	if (process->maps_valid) {
 		mapping = maps_lookup(&process->maps, address);
-		if (mapping && !overlaps_dirty(process, mapping))
+		if (mapping && !is_doubtful(process, mapping))
 			return mapping;
+		confirmed = mapping ? confirm_mapping(process, mapping, address)
+				    : NULL;
+		if (confirmed)
+			return confirmed;
 	}
 	*err = reload_maps(process);
 	if (*err < 0)
@@ -334,20 +394,18 @@ void process_mark_dirty(struct process *process, uint64_t start,
 {
 	uint64_t end = start + length;
 
-	/* A wrapped or unknown range, or too many ranges: distrust it all. */
-	if (length == 0 || end < start ||
-	    process->dirty_count == PROCESS_DIRTY_MAX) {
+	if (length == 0) {
+		process->maps_weakened = true;
+		return;
+	}
+	/* A wrapped range or too many ranges: distrust it all. */
+	if (end < start || process->dirty_count == PROCESS_DIRTY_MAX) {
 		process->maps_valid = false;
 		return;
 	}
 	process->dirty[process->dirty_count].start = start;
 	process->dirty[process->dirty_count].end = end;
 	process->dirty_count++;
-}
-
-static bool is_file_mapping(const struct mapping *mapping)
-{
-	return mapping->path && mapping->path[0] == '/' && mapping->inode != 0;
 }
 
 bool process_range_has_file(const struct process *process, uint64_t start,

@@ -55,6 +55,9 @@ struct process {
 	/* A cached /proc/PID/maps; see process_find_mapping(). */
 	struct maps maps;
 	bool maps_valid;
+	/* An executable mapping appeared at an address the cache lacks. */
+	bool maps_weakened;
+	struct mapping queried; /* the last answer of maps_query() */
 	bool libc_mapped;
 	struct address_range dirty[PROCESS_DIRTY_MAX];
 	size_t dirty_count;
@@ -99,16 +102,18 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 void proc_table_sweep(struct proc_table *table);
 
 /*
- * Returns the mapping that contains address, re-reading /proc/PID/maps when
- * the cache is invalid, misses, or overlaps a dirty range. Returns NULL
- * when no mapping contains address; *err is then 0 or the read error.
+ * Returns the mapping that contains address. A cached entry that may be out
+ * of date is confirmed with maps_query(), and /proc/PID/maps is read again
+ * when the cache is invalid, misses, or was wrong. Returns NULL when no
+ * mapping contains address; *err is then 0 or the read error. The result
+ * is valid until the next call.
  */
 const struct mapping *process_find_mapping(struct process *process,
 					   uint64_t address, int *err);
 
 /*
  * Records that [start, start + length) may have been remapped; length 0
- * means anywhere in the address space.
+ * means that an executable mapping may have appeared anywhere.
  */
 void process_mark_dirty(struct process *process, uint64_t start,
 			uint64_t length);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -384,4 +385,68 @@ Test(maps_read, fails_for_exited_process)
 	err = maps_read(&maps, child);
 	cr_expect(err == -ENOENT || err == -ESRCH, "maps_read returned %d",
 		  err);
+}
+
+/* PROCMAP_QUERY arrived in Linux 6.11; older kernels answer ENOTTY. */
+static void query_or_skip(uint64_t address, struct mapping *mapping, int *err)
+{
+	*err = maps_query(getpid(), address, mapping);
+	if (*err == -ENOTTY)
+		cr_skip_test("the kernel lacks the PROCMAP_QUERY ioctl (Linux 6.11)");
+}
+
+Test(maps_query, agrees_with_maps_read)
+{
+	uint64_t address = (uint64_t)(uintptr_t)&function_in_test_binary;
+	struct mapping queried = { 0 };
+	const struct mapping *read;
+	int err;
+
+	query_or_skip(address, &queried, &err);
+	cr_assert_eq(err, 0, "maps_query returned %d", err);
+	cr_assert_eq(maps_read(&maps, getpid()), 0);
+	read = maps_lookup(&maps, address);
+	cr_assert_not_null(read);
+	cr_expect_eq(queried.start, read->start);
+	cr_expect_eq(queried.end, read->end);
+	cr_expect_eq(queried.offset, read->offset);
+	cr_expect_eq(queried.inode, read->inode);
+	cr_expect_eq(queried.dev_major, read->dev_major);
+	cr_expect_eq(queried.dev_minor, read->dev_minor);
+	cr_expect_eq(queried.perms, read->perms);
+	cr_assert_not_null(queried.path);
+	cr_expect_str_eq(queried.path, read->path);
+	maps_mapping_fini(&queried);
+}
+
+Test(maps_query, marks_deleted_memfd)
+{
+	struct mapping queried = { 0 };
+	int fd = memfd_create("nativemon-query", MFD_CLOEXEC);
+	void *page;
+	int err;
+
+	cr_assert_geq(fd, 0, "memfd_create: %s", strerror(errno));
+	cr_assert_eq(ftruncate(fd, 4096), 0);
+	page = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	cr_assert_neq(page, MAP_FAILED);
+	query_or_skip((uint64_t)(uintptr_t)page, &queried, &err);
+	cr_assert_eq(err, 0, "maps_query returned %d", err);
+	cr_expect(queried.deleted, "a memfd prints as deleted");
+	cr_assert_not_null(queried.path);
+	cr_expect_str_eq(queried.path, "/memfd:nativemon-query");
+	cr_expect(queried.perms & MAPPING_SHARED);
+	maps_mapping_fini(&queried);
+	munmap(page, 4096);
+	close(fd);
+}
+
+Test(maps_query, reports_unmapped_address)
+{
+	struct mapping queried = { 0 };
+	int err;
+
+	query_or_skip(4096, &queried, &err);
+	cr_expect_eq(err, -ENOENT, "maps_query returned %d", err);
+	cr_expect_null(queried.path);
 }
