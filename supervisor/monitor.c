@@ -209,9 +209,8 @@ static struct finding *add_image_finding(struct call *call,
 /*
  * Checks the program that an exec just started, from /proc/PID/exe, the
  * kernel's own record of it. The exec call is inspected before it runs,
- * from a path in target memory that the target may spell in ways the
- * supervisor cannot resolve (another spelling of /proc/self/fd/N, a
- * symbolic link into /proc); this catches what that inspection missed.
+ * from a path in target memory that the supervisor may fail to resolve,
+ * and this check catches what that inspection missed.
  */
 static void inspect_new_image(struct call *call)
 {
@@ -300,8 +299,8 @@ static void inspect_mprotect(struct call *call)
 	/*
 	 * mprotect keeps what backs the range, but the range may have been
 	 * remapped since the cache was read. A stale anonymous entry only
-	 * makes origins look more suspicious; a stale file entry could make
-	 * shellcode look like a library, so only that case costs a re-read.
+	 * makes origins look more suspicious. A stale file entry could make
+	 * shellcode look like a library, so only that case is marked.
 	 */
 	if (process_range_has_file(call->process, call->args[0], call->args[1]))
 		process_mark_dirty(call->process, call->args[0], call->args[1]);

@@ -326,7 +326,7 @@ static int exit_status(const struct supervisor *supervisor)
 	return RUN_EXIT_FAILURE;
 }
 
-/* Writes the pending folded records, then says how many were lost. */
+/* Writes the pending folded records, then warns of any lost records. */
 static void report_lost_events(struct event_sink *sink, const char *log_path)
 {
 	unsigned long lost;
