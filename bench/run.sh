@@ -58,7 +58,7 @@ for variant in $variants; do
 done
 for workload in $workloads; do
 	case "$workload" in
-	mprotect | memfd | direct) ;;
+	mprotect | memfd | direct | jit) ;;
 	*)
 		echo "run.sh: unknown workload '$workload' in" \
 			"BENCH_WORKLOADS" >&2

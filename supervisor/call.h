@@ -47,7 +47,6 @@ struct call {
 	/* From /proc, valid only if the notification still is. */
 	struct process *process;
 	pid_t tgid;
-	pid_t ppid;
 	uint64_t address; /* of the syscall instruction */
 	enum origin_kind origin;
 	bool origin_unreadable; /* the maps could not be read: origin unknown */

@@ -27,6 +27,8 @@ struct mapping {
 	unsigned int dev_minor;
 	unsigned int perms; /* MAPPING_* bits */
 	bool deleted;	    /* the kernel appended " (deleted)" */
+	/* For a cache of mappings: its change count when last confirmed. */
+	unsigned long confirmed;
 	/*
 	 * The path or pseudo-name ("[heap]", "[anon:NAME]") as the kernel
 	 * printed it, without " (deleted)"; NULL for an unnamed anonymous

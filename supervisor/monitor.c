@@ -346,7 +346,7 @@ static void analyze(struct monitor *monitor, struct call *call)
 	int err;
 
 	call->process = proc_table_resolve(&monitor->processes, call->tid,
-					   &call->ppid, &err);
+					   &err);
 	if (!call->process)
 		return;
 	call->tgid = call->process->tgid;

@@ -13,8 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9, include/uapi/linux/pidfd.h */
+#endif
 
 #include "procfs.h"
 
@@ -63,16 +69,22 @@ static void free_process(struct process *process)
 	free(process);
 }
 
+static void drop_thread(struct proc_table *table, struct thread *thread)
+{
+	RB_REMOVE(thread_tree, &table->threads, thread);
+	table->thread_count--;
+	if (thread->pidfd >= 0)
+		close(thread->pidfd);
+	free(thread);
+}
+
 static void remove_process(struct proc_table *table, struct process *process)
 {
 	struct thread *thread, *next;
 
 	RB_FOREACH_SAFE(thread, thread_tree, &table->threads, next) {
-		if (thread->process == process) {
-			RB_REMOVE(thread_tree, &table->threads, thread);
-			table->thread_count--;
-			free(thread);
-		}
+		if (thread->process == process)
+			drop_thread(table, thread);
 	}
 	RB_REMOVE(process_tree, &table->processes, process);
 	table->process_count--;
@@ -197,6 +209,31 @@ static struct process *find_process(struct proc_table *table, pid_t tgid,
 	return create_process(table, tgid, tid, err);
 }
 
+/*
+ * Opens a pidfd that becomes readable when the thread exits: for a thread
+ * group leader a plain pidfd, for other threads one with PIDFD_THREAD
+ * (Linux 6.9). Returns -1 when none can be had, for example at the
+ * descriptor limit; the thread is then checked through /proc instead.
+ */
+static int open_thread_pidfd(pid_t tid, pid_t tgid)
+{
+	long fd = syscall(SYS_pidfd_open, tid, tid == tgid ? 0 : PIDFD_THREAD);
+
+	return fd < 0 ? -1 : (int)fd;
+}
+
+/*
+ * Returns true while the thread behind pidfd has not exited. A thread id
+ * is reused only after its thread exited, so a live thread proves that the
+ * notification's tid is still the thread this entry describes.
+ */
+static bool pidfd_is_alive(int pidfd)
+{
+	struct pollfd poll_fd = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&poll_fd, 1, 0) == 0;
+}
+
 static struct thread *add_thread(struct proc_table *table, pid_t tid,
 				 unsigned long long start_time, int *err)
 {
@@ -219,31 +256,50 @@ static struct thread *add_thread(struct proc_table *table, pid_t tid,
 	thread->tid = tid;
 	thread->start_time = start_time;
 	thread->process = process;
+	thread->pidfd = open_thread_pidfd(tid, tgid);
 	RB_INSERT(thread_tree, &table->threads, thread);
 	table->thread_count++;
 	return thread;
 }
 
-struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
-				   pid_t *ppid, int *err)
+/*
+ * Returns the entry of thread tid if it still describes that thread: the
+ * pidfd answers without reading /proc, which would cost as much as the
+ * notification round trip itself.
+ */
+static struct thread *find_thread(struct proc_table *table, pid_t tid,
+				  int *err)
 {
 	struct thread key = { .tid = tid };
-	struct thread *thread;
+	struct thread *thread = RB_FIND(thread_tree, &table->threads, &key);
 	struct procfs_stat stat;
 
-	*err = procfs_read_stat(tid, &stat);
-	if (*err < 0)
-		return NULL;
-	*ppid = stat.ppid;
-	thread = RB_FIND(thread_tree, &table->threads, &key);
-	if (thread && thread->start_time != stat.start_time) {
-		RB_REMOVE(thread_tree, &table->threads, thread);
-		table->thread_count--;
-		free(thread);
-		thread = NULL;
-	}
+	*err = 0;
 	if (!thread)
+		return NULL;
+	if (thread->pidfd >= 0 && pidfd_is_alive(thread->pidfd))
+		return thread;
+	if (thread->pidfd < 0) {
+		*err = procfs_read_stat(tid, &stat);
+		if (*err == 0 && stat.start_time == thread->start_time)
+			return thread;
+	}
+	drop_thread(table, thread);
+	return NULL;
+}
+
+struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
+				   int *err)
+{
+	struct thread *thread = find_thread(table, tid, err);
+	struct procfs_stat stat;
+
+	if (!thread && *err == 0) {
+		*err = procfs_read_stat(tid, &stat);
+		if (*err < 0)
+			return NULL;
 		thread = add_thread(table, tid, stat.start_time, err);
+	}
 	if (!thread)
 		return NULL;
 	thread->process->reader_tid = tid;
@@ -269,11 +325,8 @@ void proc_table_sweep(struct proc_table *table)
 			remove_process(table, process);
 	}
 	RB_FOREACH_SAFE(thread, thread_tree, &table->threads, next_thread) {
-		if (!is_alive(thread->tid, thread->start_time)) {
-			RB_REMOVE(thread_tree, &table->threads, thread);
-			table->thread_count--;
-			free(thread);
-		}
+		if (!is_alive(thread->tid, thread->start_time))
+			drop_thread(table, thread);
 	}
 }
 
@@ -296,6 +349,7 @@ static int reload_maps(struct process *process)
 
 	process->maps_valid = err == 0;
 	process->maps_weakened = false;
+	process->maps_changes++;
 	process->dirty_count = 0;
 	if (err == 0)
 		process->libc_mapped = has_libc(&process->maps);
@@ -328,6 +382,8 @@ static bool overlaps_dirty(const struct process *process,
 static bool is_doubtful(const struct process *process,
 			const struct mapping *mapping)
 {
+	if (mapping->confirmed == process->maps_changes)
+		return false;
 	if (overlaps_dirty(process, mapping))
 		return true;
 	return process->maps_weakened && is_file_mapping(mapping);
@@ -344,12 +400,13 @@ static bool same_backing(const struct mapping *a, const struct mapping *b)
 }
 
 /*
- * Asks the kernel for the one mapping at address. Returns it if the cached
- * entry was right about what backs the address, NULL if the whole cache
- * should be read again.
+ * Asks the kernel for the one mapping at address. Returns the cached entry,
+ * now trusted until the next change to the address space, if it was right;
+ * returns NULL if the whole cache should be read again, also when only the
+ * extent changed (the loader splits each library's first mapping).
  */
 static const struct mapping *confirm_mapping(struct process *process,
-					     const struct mapping *cached,
+					     struct mapping *cached,
 					     uint64_t address)
 {
 	static bool query_unsupported;
@@ -362,9 +419,13 @@ static const struct mapping *confirm_mapping(struct process *process,
 		query_unsupported = true;
 		return NULL;
 	}
-	if (err < 0 || !same_backing(cached, &process->queried))
+	if (err < 0 || !same_backing(cached, &process->queried) ||
+	    cached->start != process->queried.start ||
+	    cached->end != process->queried.end ||
+	    cached->offset != process->queried.offset)
 		return NULL;
-	return &process->queried;
+	cached->confirmed = process->maps_changes;
+	return cached;
 }
 
 const struct mapping *process_find_mapping(struct process *process,
@@ -378,7 +439,9 @@ const struct mapping *process_find_mapping(struct process *process,
 		mapping = maps_lookup(&process->maps, address);
 		if (mapping && !is_doubtful(process, mapping))
 			return mapping;
-		confirmed = mapping ? confirm_mapping(process, mapping, address)
+		confirmed = mapping ? confirm_mapping(process,
+						      (struct mapping *)mapping,
+						      address)
 				    : NULL;
 		if (confirmed)
 			return confirmed;
@@ -394,6 +457,8 @@ void process_mark_dirty(struct process *process, uint64_t start,
 {
 	uint64_t end = start + length;
 
+	/* Starts at 1 so that no zeroed entry counts as confirmed. */
+	process->maps_changes++;
 	if (length == 0) {
 		process->maps_weakened = true;
 		return;

@@ -57,6 +57,7 @@ struct process {
 	bool maps_valid;
 	/* An executable mapping appeared at an address the cache lacks. */
 	bool maps_weakened;
+	unsigned long maps_changes; /* counts process_mark_dirty() calls */
 	struct mapping queried; /* the last answer of maps_query() */
 	bool libc_mapped;
 	struct address_range dirty[PROCESS_DIRTY_MAX];
@@ -72,6 +73,7 @@ struct thread {
 	RB_ENTRY(thread) node;
 	pid_t tid;
 	unsigned long long start_time;
+	int pidfd; /* readable once the thread exited; -1 if none */
 	struct process *process;
 };
 
@@ -96,7 +98,7 @@ void proc_table_fini(struct proc_table *table);
  * cannot be read. The entry stays owned by the table.
  */
 struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
-				   pid_t *ppid, int *err);
+				   int *err);
 
 /* Drops the entries of processes and threads that have exited. */
 void proc_table_sweep(struct proc_table *table);

@@ -125,12 +125,15 @@ static void add_threat_fields(json_t *record, const struct policy_rule *rule)
 	event_set(record, "threat.technique.id", ids);
 }
 
-static void add_parent_fields(json_t *record, pid_t ppid)
+static void add_parent_fields(json_t *record, pid_t tid)
 {
 	char path[64], exe[TARGET_PATH_MAX];
+	struct procfs_stat stat;
+	pid_t ppid;
 
-	if (ppid <= 0)
+	if (procfs_read_stat(tid, &stat) < 0 || stat.ppid <= 0)
 		return;
+	ppid = stat.ppid;
 	event_set(record, "process.parent.pid", json_integer(ppid));
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)ppid);
 	if (procfs_readlink(path, exe, sizeof(exe)) >= 0)
@@ -174,7 +177,7 @@ static void add_process_fields(json_t *record, const struct call *call,
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
 	if (procfs_readlink(path, cwd, sizeof(cwd)) >= 0)
 		set_text(record, "process.working_directory", cwd);
-	add_parent_fields(record, call->ppid);
+	add_parent_fields(record, call->tid);
 	cmdline = process_cmdline(process, &length);
 	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC) {
 		/* The process is about to become the program it executes. */
