@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 
 static enum log_level max_level = LOG_LEVEL_WARN;
 static int log_fd = STDERR_FILENO;
+static bool log_is_socket;
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -31,8 +34,14 @@ void log_open(void)
 	struct stat st;
 	int fd;
 
-	if (fstat(STDERR_FILENO, &st) < 0 ||
-	    !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return;
+	/* A socket cannot be reopened, but send() can skip the wait. */
+	if (S_ISSOCK(st.st_mode)) {
+		log_is_socket = true;
+		return;
+	}
+	if (!(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
 		return;
 	/*
 	 * O_NONBLOCK belongs to the open file description, which the command
@@ -55,7 +64,9 @@ static void write_record(char *record, size_t length)
 	/* append_va() leaves room for the newline, also in a cut record. */
 	record[length++] = '\n';
 	do {
-		written = write(log_fd, record, length);
+		written = log_is_socket ? send(log_fd, record, length,
+					       MSG_DONTWAIT | MSG_NOSIGNAL)
+				       : write(log_fd, record, length);
 	} while (written < 0 && errno == EINTR);
 }
 

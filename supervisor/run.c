@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -175,18 +176,19 @@ static void reap_children(struct supervisor *supervisor)
  */
 static void forward_to_orphans(int signo)
 {
-	char path[64], text[4096];
-	const char *at = text;
+	char path[64], *text;
+	const char *at;
+	size_t length;
 	int pid, used;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
 		 (int)getpid());
-	if (procfs_read_small(path, text, sizeof(text)) < 0)
+	/* pid_max is at most 2^22: 8 bytes per child with its separator. */
+	if (procfs_read_all(path, (size_t)8 << 22, &text, &length) < 0)
 		return;
-	while (sscanf(at, "%d%n", &pid, &used) == 1) {
+	for (at = text; sscanf(at, "%d%n", &pid, &used) == 1; at += used)
 		kill(pid, signo);
-		at += used;
-	}
+	free(text);
 }
 
 /*
