@@ -3,7 +3,7 @@
  * The benchmarks' reference supervisor: it installs nativemon's default
  * filter on a command and responds to every notification with CONTINUE,
  * doing no analysis. Each option adds one step per notification (a poll or
- * a /proc read), so that its cost can be told apart from the round trip.
+ * a /proc read), so that its cost shows apart from the round trip.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The kind of memory that holds a syscall instruction or a mapped file. */
+/* The kind of memory that contains a syscall instruction or a mapped file. */
 enum origin_kind {
 	ORIGIN_UNKNOWN,
 	ORIGIN_LIBC,

@@ -22,7 +22,7 @@
 struct finding {
 	enum policy_event event;
 	const struct policy_rule *rule;
-	bool kept; /* the rule logs or alerts, so the finding is reported */
+	bool reported; /* the rule logs or alerts, so a record is written */
 	bool has_file;
 	struct target_file file; /* the module loaded or program executed */
 	bool in_writable_dir;

@@ -395,9 +395,9 @@ static void judge(struct monitor *monitor, struct call *call)
 
 		fill_facts(call, finding, &facts);
 		finding->rule = policy_match(monitor->policy, &facts);
-		finding->kept = finding->rule &&
+		finding->reported = finding->rule &&
 				finding->rule->action != POLICY_ALLOW;
-		if (!finding->kept)
+		if (!finding->reported)
 			continue;
 		record_fold_key(call, finding);
 		if (finding->fold_key[0] &&
@@ -412,7 +412,7 @@ static void emit(struct monitor *monitor, struct call *call)
 	for (size_t i = 0; i < call->finding_count; i++) {
 		struct finding *finding = &call->findings[i];
 
-		if (!finding->kept)
+		if (!finding->reported)
 			continue;
 		if (!finding->record) {
 			if (event_sink_fold(monitor->sink, finding->fold_key))

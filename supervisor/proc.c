@@ -263,8 +263,8 @@ static struct thread *add_thread(struct proc_table *table, pid_t tid,
 }
 
 /*
- * Returns the entry of thread tid if it still describes that thread: the
- * pidfd answers without reading /proc, which would cost as much as the
+ * Returns the entry of thread tid if it still describes that thread. The
+ * pidfd check needs no /proc read, which would cost as much as the
  * notification round trip itself.
  */
 static struct thread *find_thread(struct proc_table *table, pid_t tid,
@@ -400,10 +400,11 @@ static bool same_backing(const struct mapping *a, const struct mapping *b)
 }
 
 /*
- * Asks the kernel for the one mapping at address. Returns the cached entry,
- * now trusted until the next change to the address space, if it was right;
- * returns NULL if the whole cache should be read again, also when only the
- * extent changed (the loader splits each library's first mapping).
+ * Asks the kernel for the one mapping at address. Returns the cached entry
+ * if it was right, and it is then trusted until the next change to the
+ * address space. Returns NULL if the whole cache should be read again,
+ * also when only the extent changed, as when the loader splits a library's
+ * first mapping.
  */
 static const struct mapping *confirm_mapping(struct process *process,
 					     struct mapping *cached,

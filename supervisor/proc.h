@@ -58,7 +58,7 @@ struct process {
 	/* An executable mapping appeared at an address the cache lacks. */
 	bool maps_weakened;
 	unsigned long maps_changes; /* counts process_mark_dirty() calls */
-	struct mapping queried; /* the last answer of maps_query() */
+	struct mapping queried; /* scratch space for maps_query() */
 	bool libc_mapped;
 	struct address_range dirty[PROCESS_DIRTY_MAX];
 	size_t dirty_count;

@@ -67,7 +67,7 @@ struct target_file {
 };
 
 /*
- * Resolves a path as the supervisor sees it, such as /proc/PID/exe.
+ * Resolves a path in the supervisor's own view, such as /proc/PID/exe.
  * Returns 0 or -errno.
  */
 int target_describe_path(const char *path, struct target_file *file);

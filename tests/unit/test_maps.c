@@ -387,7 +387,7 @@ Test(maps_read, fails_for_exited_process)
 		  err);
 }
 
-/* PROCMAP_QUERY arrived in Linux 6.11; older kernels answer ENOTTY. */
+/* PROCMAP_QUERY arrived in Linux 6.11, and older kernels return ENOTTY. */
 static void query_or_skip(uint64_t address, struct mapping *mapping, int *err)
 {
 	*err = maps_query(getpid(), address, mapping);
