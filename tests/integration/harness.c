@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Helpers for the integration tests: running commands with a deadline and
- * captured output, scratch directories, and reading and querying the JSON
+ * captured output, background sessions of nativemon, scratch directories
+ * and the other resources of a test, and reading and querying the JSON
  * Lines log that nativemon writes.
  */
 #include "harness.h"
@@ -12,14 +13,19 @@
 #include <ftw.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,12 +99,41 @@ char *harness_target_path(const char *name)
 	return resolved;
 }
 
-static long long now_ms(void)
+/*
+ * nativemon responds to notifications with SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+ * which Linux 5.5 added. The kernel offers no probe for that flag, so the
+ * test checks the release number instead.
+ */
+void harness_require_user_notification(void)
+{
+	unsigned int action = SECCOMP_RET_USER_NOTIF;
+	struct utsname name;
+	int major = 0, minor = 0;
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
+		cr_skip_test("kernel without seccomp user notification: %s",
+			     strerror(errno));
+	if (uname(&name) == 0 &&
+	    sscanf(name.release, "%d.%d", &major, &minor) == 2 &&
+	    (major < 5 || (major == 5 && minor < 5)))
+		cr_skip_test("kernel %s predates SECCOMP_USER_NOTIF_FLAG_"
+			     "CONTINUE (Linux 5.5)",
+			     name.release);
+}
+
+long long harness_now_ms(void)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+void harness_wait_poll_interval(void)
+{
+	const struct timespec interval = { .tv_nsec = 1000000 };
+
+	nanosleep(&interval, NULL);
 }
 
 /*
@@ -148,7 +183,7 @@ fail:
 	_exit(126);
 }
 
-static void make_pipe(int fds[2])
+void harness_open_pipe(int fds[2])
 {
 	cr_assert(pipe2(fds, O_CLOEXEC) == 0, "pipe2 failed: %s",
 		  strerror(errno));
@@ -196,7 +231,7 @@ static bool collect(struct capture captures[2], pid_t pid, long long deadline)
 
 	while (!exited || open_pipes[0] || open_pipes[1]) {
 		struct pollfd fds[3];
-		long long left = deadline - now_ms();
+		long long left = deadline - harness_now_ms();
 		int ready;
 
 		if (left <= 0)
@@ -270,11 +305,12 @@ void harness_run(char *const argv[], const struct harness_options *options,
 	if (!options)
 		options = &defaults;
 	memset(result, 0, sizeof(*result));
-	make_pipe(out_pipe);
-	make_pipe(err_pipe);
-	make_pipe(error_pipe);
-	deadline = now_ms() + (options->timeout_ms > 0 ? options->timeout_ms
-						       : HARNESS_TIMEOUT_MS);
+	harness_open_pipe(out_pipe);
+	harness_open_pipe(err_pipe);
+	harness_open_pipe(error_pipe);
+	deadline = harness_now_ms() + (options->timeout_ms > 0
+					       ? options->timeout_ms
+					       : HARNESS_TIMEOUT_MS);
 	result->pid = fork();
 	cr_assert(result->pid >= 0, "fork failed: %s", strerror(errno));
 	if (result->pid == 0)
@@ -392,6 +428,21 @@ size_t harness_count_substring(const char *text, const char *needle)
 	return count;
 }
 
+size_t harness_count_lines_with(const char *text, const char *needle)
+{
+	size_t count = 0;
+
+	while (text && *text) {
+		const char *end = strchrnul(text, '\n');
+		const char *hit = strstr(text, needle);
+
+		if (hit && hit < end)
+			count++;
+		text = *end ? end + 1 : end;
+	}
+	return count;
+}
+
 /* Returns $XDG_CACHE_HOME, or $HOME/.cache created if missing. */
 static char *default_scratch_parent(void)
 {
@@ -462,6 +513,130 @@ void harness_copy_file(const char *from, const char *to, mode_t mode)
 		  strerror(errno));
 	close(in);
 	cr_assert(close(out) == 0, "cannot write %s: %s", to, strerror(errno));
+}
+
+void harness_test_fini(struct harness_test *test)
+{
+	for (int i = 0; i < HARNESS_SCRATCH_MAX; i++)
+		harness_scratch_remove(test->scratch[i]);
+	for (int i = 0; i < HARNESS_STRINGS_MAX; i++)
+		free(test->strings[i]);
+	harness_result_fini(&test->result);
+	json_decref(test->events);
+	free(test->seen);
+	memset(test, 0, sizeof(*test));
+}
+
+const char *harness_test_scratch_new(struct harness_test *test,
+				     const char *parent)
+{
+	for (int i = 0; i < HARNESS_SCRATCH_MAX; i++) {
+		if (!test->scratch[i]) {
+			test->scratch[i] = harness_scratch_new(parent);
+			return test->scratch[i];
+		}
+	}
+	cr_assert_fail("more than %d scratch directories", HARNESS_SCRATCH_MAX);
+	return NULL;
+}
+
+char *harness_test_own(struct harness_test *test, char *text)
+{
+	cr_assert(text, "out of memory");
+	for (int i = 0; i < HARNESS_STRINGS_MAX; i++) {
+		if (!test->strings[i]) {
+			test->strings[i] = text;
+			return text;
+		}
+	}
+	cr_assert_fail("more than %d strings", HARNESS_STRINGS_MAX);
+	return NULL;
+}
+
+char *harness_test_format(struct harness_test *test, const char *format, ...)
+{
+	va_list args;
+	char *text;
+	int n;
+
+	va_start(args, format);
+	n = vasprintf(&text, format, args);
+	va_end(args);
+	return harness_test_own(test, n < 0 ? NULL : text);
+}
+
+char *harness_test_target(struct harness_test *test, const char *name)
+{
+	return harness_test_own(test, harness_target_path(name));
+}
+
+void harness_test_read_log(struct harness_test *test)
+{
+	test->events = harness_log_read(test->log);
+	test->seen = harness_events_describe(test->events);
+}
+
+void harness_test_observe(struct harness_test *test,
+			  const struct harness_options *options,
+			  char *const command[])
+{
+	struct harness_options defaults = { 0 };
+	const char *scratch = harness_test_scratch_new(test, NULL);
+
+	if (options)
+		defaults = *options;
+	if (!defaults.cwd)
+		defaults.cwd = scratch;
+	test->log = harness_test_format(test, "%s/events.jsonl", scratch);
+	harness_run_monitored_argv(&test->result, test->log, &defaults,
+				   command);
+	cr_assert(!test->result.timed_out, "nativemon timed out; stderr: %s",
+		  test->result.err);
+	harness_test_read_log(test);
+}
+
+/*
+ * The binaries are copied into a directory the user owns, so the run does
+ * not depend on the permissions of the build directory and its parents.
+ * The directory is not under the default $HOME/.cache, because the user
+ * nobody cannot search root's home directory.
+ */
+const char *harness_test_observe_unprivileged(struct harness_test *test,
+					      const char *name)
+{
+	bool as_root = geteuid() == 0;
+	struct harness_options options = {
+		.set_ids = as_root,
+		.uid = HARNESS_UNPRIVILEGED_ID,
+		.gid = HARNESS_UNPRIVILEGED_ID,
+	};
+	const char *scratch = harness_test_scratch_new(test, "/tmp");
+	char *nativemon = harness_test_format(test, "%s/nativemon", scratch);
+	char *program = harness_test_format(test, "%s/%s", scratch, name);
+
+	if (as_root)
+		cr_assert(chown(scratch, HARNESS_UNPRIVILEGED_ID,
+				HARNESS_UNPRIVILEGED_ID) == 0,
+			  "cannot chown %s: %s", scratch, strerror(errno));
+	harness_copy_file(harness_nativemon_path(), nativemon, 0755);
+	harness_copy_file(harness_test_target(test, name), program, 0755);
+	options.cwd = scratch;
+	test->log = harness_test_format(test, "%s/events.jsonl", scratch);
+	harness_run((char *[]){ nativemon, "run", "--log", (char *)test->log,
+				"--", program, NULL },
+		    &options, &test->result);
+	cr_assert(!test->result.timed_out, "nativemon timed out; stderr: %s",
+		  test->result.err);
+	harness_test_read_log(test);
+	return program;
+}
+
+void harness_test_expect_exit_code(const struct harness_test *test,
+				   int expected)
+{
+	cr_assert(test->result.exit_code == expected,
+		  "nativemon exited with %d, expected %d; stderr: %s",
+		  test->result.exit_code, expected, test->result.err);
 }
 
 /*
@@ -640,6 +815,16 @@ long long harness_event_count(const json_t *event)
 	return count;
 }
 
+void harness_event_expect_string(const json_t *event, const char *path,
+				 const char *expected)
+{
+	const char *value = harness_event_string(event, path);
+
+	cr_assert(value, "%s is missing or not a string", path);
+	cr_assert(strcmp(value, expected) == 0, "%s is \"%s\", expected \"%s\"",
+		  path, value, expected);
+}
+
 static bool value_matches(const json_t *value, const char *expected)
 {
 	char *end;
@@ -748,4 +933,268 @@ char *harness_events_describe(const json_t *events)
 	}
 	cr_assert(fclose(stream) == 0, "out of memory");
 	return summary;
+}
+
+/* Makes the terminal the controlling one of a new session. */
+static void take_terminal(const char *terminal)
+{
+	int fd;
+
+	if (setsid() < 0)
+		_exit(123);
+	fd = open(terminal, O_RDWR);
+	if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0)
+		_exit(124);
+	close(fd);
+}
+
+/*
+ * Runs in the forked child: sets up what nativemon inherits, then execs.
+ * terminal is the path of a pseudo-terminal or NULL.
+ */
+static void exec_session(char *const argv[],
+			 const struct harness_session_options *options,
+			 const char *terminal, int input, int output, int error)
+{
+	struct sigaction action = { .sa_handler = SIG_DFL };
+	sigset_t empty;
+
+	if (terminal)
+		take_terminal(terminal);
+	else
+		setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (options->path && setenv("PATH", options->path, 1) < 0)
+		_exit(120);
+	/*
+	 * The drop needs CAP_SETPCAP, which root has. A test that runs
+	 * without it is normally not root and lacks both capabilities.
+	 */
+	if (options->without_dac_override) {
+		prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
+		prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
+	}
+	/* An ignored signal would never reach nativemon's signalfd. */
+	for (int signo = 1; signo < NSIG; signo++)
+		sigaction(signo, &action, NULL);
+	sigemptyset(&empty);
+	sigprocmask(SIG_SETMASK, options->mask ? options->mask : &empty, NULL);
+	if (dup2(input, STDIN_FILENO) < 0 || dup2(output, STDOUT_FILENO) < 0 ||
+	    dup2(error, STDERR_FILENO) < 0)
+		_exit(121);
+#ifdef SYS_close_range
+	/* Whatever else is open now would look like a leak of nativemon. */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+#endif
+	execv(argv[0], argv);
+	dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0],
+		strerror(errno));
+	_exit(122);
+}
+
+/* Opens a pseudo-terminal and copies the path of its slave into path. */
+static int open_terminal(char *path, size_t size)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (master < 0)
+		cr_skip_test("no pseudo-terminal: %s", strerror(errno));
+	cr_assert_eq(grantpt(master), 0, "grantpt: %s", strerror(errno));
+	cr_assert_eq(unlockpt(master), 0, "unlockpt: %s", strerror(errno));
+	cr_assert_eq(ptsname_r(master, path, size), 0, "ptsname: %s",
+		     strerror(errno));
+	return master;
+}
+
+/* Opens what becomes nativemon's stdin: a pipe or /dev/null. */
+static void open_input(int input[2], bool pipe_input)
+{
+	if (pipe_input)
+		harness_open_pipe(input);
+	else
+		input[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert(input[0] >= 0, "cannot open stdin: %s", strerror(errno));
+}
+
+void harness_session_start(struct harness_session *session, char *const argv[],
+			   const struct harness_session_options *options)
+{
+	static const struct harness_session_options defaults = { 0 };
+	int input[2] = { -1, -1 }, output[2], error[2] = { -1, -1 };
+	char terminal[PATH_MAX];
+
+	if (!options)
+		options = &defaults;
+	memset(session, 0, sizeof(*session));
+	session->input = -1;
+	session->terminal = -1;
+	session->out.fd = -1;
+	session->err.fd = -1;
+	session->pidfd = -1;
+	if (options->terminal)
+		session->terminal = open_terminal(terminal, sizeof(terminal));
+	open_input(input, options->pipe_input);
+	harness_open_pipe(output);
+	if (options->redirect_stderr)
+		error[1] = options->stderr_fd;
+	else
+		harness_open_pipe(error);
+	session->pid = fork();
+	cr_assert(session->pid >= 0, "fork failed: %s", strerror(errno));
+	if (session->pid == 0)
+		exec_session(argv, options, options->terminal ? terminal : NULL,
+			     input[0], output[1], error[1]);
+	close(input[0]);
+	close(output[1]);
+	if (!options->redirect_stderr)
+		close(error[1]);
+	session->input = input[1];
+	session->out.fd = output[0];
+	session->err.fd = error[0];
+	fcntl(output[0], F_SETFL, O_NONBLOCK);
+	if (error[0] >= 0)
+		fcntl(error[0], F_SETFL, O_NONBLOCK);
+	session->pidfd = (int)syscall(SYS_pidfd_open, session->pid, 0);
+	cr_assert(session->pidfd >= 0, "pidfd_open failed: %s",
+		  strerror(errno));
+}
+
+const char *harness_capture_text(const struct harness_capture *capture)
+{
+	return capture->data ? capture->data : "";
+}
+
+/* Reads what the pipe holds now, without blocking. */
+static void drain_capture(struct harness_capture *capture)
+{
+	char buffer[4096];
+	ssize_t n;
+
+	while (capture->fd >= 0) {
+		n = read(capture->fd, buffer, sizeof(buffer));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;
+		if (n == 0) {
+			close(capture->fd);
+			capture->fd = -1;
+			return;
+		}
+		capture->data =
+			realloc(capture->data, capture->length + (size_t)n + 1);
+		cr_assert(capture->data, "out of memory");
+		memcpy(capture->data + capture->length, buffer, (size_t)n);
+		capture->length += (size_t)n;
+		capture->data[capture->length] = '\0';
+	}
+}
+
+/*
+ * Waits up to timeout_ms for output or the exit of nativemon. The pipes
+ * are drained after the reap, so they hold everything written before the
+ * exit.
+ */
+static void pump_session(struct harness_session *session, long long timeout_ms)
+{
+	struct pollfd fds[3] = {
+		{ .fd = session->out.fd, .events = POLLIN },
+		{ .fd = session->err.fd, .events = POLLIN },
+		{ .fd = session->exited ? -1 : session->pidfd,
+		  .events = POLLIN },
+	};
+
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	if (poll(fds, 3, (int)timeout_ms) < 0 && errno != EINTR)
+		cr_assert_fail("poll failed: %s", strerror(errno));
+	if (fds[2].revents && waitpid(session->pid, &session->wait_status,
+				      WNOHANG) == session->pid)
+		session->exited = true;
+	drain_capture(&session->out);
+	drain_capture(&session->err);
+}
+
+bool harness_session_read_line(struct harness_session *session, char *line,
+			       size_t size, long long deadline)
+{
+	for (;;) {
+		const char *start = harness_capture_text(&session->out) +
+				    session->out_consumed;
+		const char *newline = strchr(start, '\n');
+		bool gave_up;
+
+		if (newline) {
+			size_t length = (size_t)(newline - start);
+
+			snprintf(line, size, "%.*s", (int)length, start);
+			session->out_consumed += length + 1;
+			return true;
+		}
+		gave_up = session->exited || session->out.fd < 0 ||
+			  harness_now_ms() >= deadline;
+		if (gave_up)
+			return false;
+		pump_session(session, deadline - harness_now_ms());
+	}
+}
+
+bool harness_session_wait(struct harness_session *session, long long deadline)
+{
+	while (!session->exited) {
+		if (harness_now_ms() >= deadline)
+			return false;
+		pump_session(session, deadline - harness_now_ms());
+	}
+	return true;
+}
+
+bool harness_session_is_running(struct harness_session *session)
+{
+	pump_session(session, 0);
+	return !session->exited;
+}
+
+void harness_session_close_input(struct harness_session *session)
+{
+	if (session->input >= 0)
+		close(session->input);
+	session->input = -1;
+}
+
+void harness_session_end(struct harness_session *session)
+{
+	/* kill(-0) would hit the test's own process group. */
+	if (session->pid > 0) {
+		kill(-session->pid, SIGKILL);
+		if (!session->exited)
+			waitpid(session->pid, &session->wait_status, 0);
+	}
+	harness_session_close_input(session);
+	if (session->terminal >= 0)
+		close(session->terminal);
+	if (session->out.fd >= 0)
+		close(session->out.fd);
+	if (session->err.fd >= 0)
+		close(session->err.fd);
+	if (session->pidfd >= 0)
+		close(session->pidfd);
+	free(session->out.data);
+	free(session->err.data);
+	memset(session, 0, sizeof(*session));
+}
+
+void harness_session_expect_exit_code(const struct harness_session *session,
+				      int expected)
+{
+	int status = session->wait_status;
+
+	cr_assert(WIFEXITED(status),
+		  "nativemon did not exit normally: wait status 0x%x; "
+		  "stderr: %s",
+		  status, harness_capture_text(&session->err));
+	cr_assert(WEXITSTATUS(status) == expected,
+		  "nativemon exited with %d, expected %d; stderr: %s",
+		  WEXITSTATUS(status), expected,
+		  harness_capture_text(&session->err));
 }

@@ -6,15 +6,11 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <linux/seccomp.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,147 +21,23 @@
 /* Timeout of a test that runs a compiler or an interpreter, in seconds. */
 #define TOOL_TEST_TIMEOUT 120
 
-/* The user and group that the unprivileged test runs as: nobody/nogroup. */
-#define UNPRIVILEGED_ID 65534
-
-#define SCRATCH_MAX 4
-#define STRINGS_MAX 32
-
 /*
  * Resources of the current test, released by the suite's fini hook, which
  * Criterion also runs after a failed assertion.
  */
-static struct {
-	char *scratch[SCRATCH_MAX];
-	char *strings[STRINGS_MAX]; /* see own() */
-	const char *log;
-	struct harness_result result;
-	json_t *events;
-	char *seen; /* harness_events_describe() of events */
-} run;
-
-/*
- * nativemon responds to notifications with SECCOMP_USER_NOTIF_FLAG_CONTINUE,
- * which Linux 5.5 added. The kernel offers no probe for that flag, so the
- * test checks the release number instead.
- */
-static void require_user_notification(void)
-{
-	unsigned int action = SECCOMP_RET_USER_NOTIF;
-	struct utsname name;
-	int major = 0, minor = 0;
-
-	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
-		cr_skip_test("kernel without seccomp user notification: %s",
-			     strerror(errno));
-	if (uname(&name) == 0 &&
-	    sscanf(name.release, "%d.%d", &major, &minor) == 2 &&
-	    (major < 5 || (major == 5 && minor < 5)))
-		cr_skip_test("kernel %s predates SECCOMP_USER_NOTIF_FLAG_"
-			     "CONTINUE (Linux 5.5)",
-			     name.release);
-}
+static struct harness_test run;
 
 static void release_run(void)
 {
-	for (int i = 0; i < SCRATCH_MAX; i++)
-		harness_scratch_remove(run.scratch[i]);
-	for (int i = 0; i < STRINGS_MAX; i++)
-		free(run.strings[i]);
-	harness_result_fini(&run.result);
-	json_decref(run.events);
-	free(run.seen);
-	memset(&run, 0, sizeof(run));
+	harness_test_fini(&run);
 }
 
-TestSuite(detect, .init = require_user_notification, .fini = release_run);
-
-/* Returns a new scratch directory that the fini hook removes. */
-static const char *new_scratch(const char *parent)
-{
-	for (int i = 0; i < SCRATCH_MAX; i++) {
-		if (!run.scratch[i]) {
-			run.scratch[i] = harness_scratch_new(parent);
-			return run.scratch[i];
-		}
-	}
-	cr_assert_fail("more than %d scratch directories", SCRATCH_MAX);
-	return NULL;
-}
-
-/* Hands text over to the fini hook, which frees it, and returns it. */
-static char *own(char *text)
-{
-	cr_assert(text, "out of memory");
-	for (int i = 0; i < STRINGS_MAX; i++) {
-		if (!run.strings[i]) {
-			run.strings[i] = text;
-			return text;
-		}
-	}
-	cr_assert_fail("more than %d strings", STRINGS_MAX);
-	return NULL;
-}
-
-static char *format(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *format(const char *fmt, ...)
-{
-	va_list args;
-	char *text;
-	int n;
-
-	va_start(args, fmt);
-	n = vasprintf(&text, fmt, args);
-	va_end(args);
-	return own(n < 0 ? NULL : text);
-}
-
-static const char *target(const char *name)
-{
-	return own(harness_target_path(name));
-}
+TestSuite(detect, .init = harness_require_user_notification,
+	  .fini = release_run);
 
 static char *join_path(const char *directory, const char *name)
 {
-	return format("%s/%s", directory, name);
-}
-
-/* Reads the log at run.log into run.events and describes it. */
-static void read_log(void)
-{
-	run.events = harness_log_read(run.log);
-	run.seen = harness_events_describe(run.events);
-}
-
-/*
- * Runs `nativemon run --log LOG -- COMMAND...` and reads the log. The log
- * goes into a new scratch directory, which is also the working directory
- * unless options name another.
- */
-static void observe(const struct harness_options *options,
-		    char *const command[])
-{
-	struct harness_options defaults = { 0 };
-	const char *scratch = new_scratch(NULL);
-
-	if (options)
-		defaults = *options;
-	if (!defaults.cwd)
-		defaults.cwd = scratch;
-	run.log = join_path(scratch, "events.jsonl");
-	harness_run_monitored_argv(&run.result, run.log, &defaults, command);
-	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
-		  run.result.err);
-	read_log();
-}
-
-static void expect_exit_code(int expected)
-{
-	cr_assert(run.result.exit_code == expected,
-		  "nativemon exited with %d, expected %d; stderr: %s",
-		  run.result.exit_code, expected, run.result.err);
+	return harness_test_format(&run, "%s/%s", directory, name);
 }
 
 /* Returns the pid that a target printed as "pid=N" on stdout. */
@@ -232,7 +104,7 @@ static char *real_path(const char *path)
 	char *resolved = realpath(path, NULL);
 
 	cr_assert(resolved, "cannot resolve %s: %s", path, strerror(errno));
-	return own(resolved);
+	return harness_test_own(&run, resolved);
 }
 
 static void expect_integer_field(const json_t *event, const char *path,
@@ -246,19 +118,9 @@ static void expect_integer_field(const json_t *event, const char *path,
 		  expected);
 }
 
-static void expect_string_field(const json_t *event, const char *path,
-				const char *expected)
-{
-	const char *value = harness_event_string(event, path);
-
-	cr_assert(value, "%s is missing or not a string", path);
-	cr_assert(strcmp(value, expected) == 0, "%s is \"%s\", expected \"%s\"",
-		  path, value, expected);
-}
-
 static char *uid_text(uid_t uid)
 {
-	return format("%u", (unsigned int)uid);
+	return harness_test_format(&run, "%u", (unsigned int)uid);
 }
 
 /* The alert's own fields: who decided, how bad, which technique. */
@@ -289,32 +151,50 @@ static void expect_process_fields(const json_t *event, const char *path,
 
 	expect_integer_field(event, "process.pid", pid);
 	expect_integer_field(event, "process.thread.id", pid);
-	expect_string_field(event, "process.executable", path);
+	harness_event_expect_string(event, "process.executable", path);
 	cr_assert(json_is_array(args), "process.args is missing");
 	cr_assert(first && strcmp(first, path) == 0,
 		  "process.args[0] is %s, expected %s", first ? first : "-",
 		  path);
-	expect_string_field(event, "process.working_directory", cwd);
+	harness_event_expect_string(event, "process.working_directory", cwd);
 	/* The target is nativemon's own child. */
 	expect_integer_field(event, "process.parent.pid", run.result.pid);
-	expect_string_field(event, "user.id", uid);
+	harness_event_expect_string(event, "user.id", uid);
 }
 
-Test(detect, direct_syscall_from_executable, .timeout = TEST_TIMEOUT)
+/* Runs the program at path without arguments and expects exit code 0. */
+static void observe_program(const char *path)
 {
-	const char *path = target("raw_memfd");
+	harness_test_observe(&run, NULL, (char *[]){ (char *)path, NULL });
+	harness_test_expect_exit_code(&run, 0);
+}
+
+/*
+ * Runs the target program at path, which calls memfd_create directly, and
+ * returns its direct-syscall alert.
+ */
+static json_t *observe_memfd_alert(const char *path)
+{
 	json_t *alert;
 
-	observe(NULL, (char *[]){ (char *)path, NULL });
-	expect_exit_code(0);
+	observe_program(path);
 	alert = harness_events_find(run.events, "event.kind", "alert",
 				    "event.action", "direct-syscall",
 				    "nativemon.syscall.name", "memfd_create",
 				    NULL);
 	cr_assert(alert, "no direct-syscall alert for memfd_create; %s",
 		  run.seen);
-	expect_string_field(alert, "nativemon.origin.kind", "executable");
-	expect_string_field(alert, "nativemon.origin.path", path);
+	return alert;
+}
+
+Test(detect, direct_syscall_from_executable, .timeout = TEST_TIMEOUT)
+{
+	const char *path = harness_test_target(&run, "raw_memfd");
+	json_t *alert = observe_memfd_alert(path);
+
+	harness_event_expect_string(alert, "nativemon.origin.kind",
+				    "executable");
+	harness_event_expect_string(alert, "nativemon.origin.path", path);
 	expect_alert_fields(alert);
 	expect_process_fields(alert, path, reported_pid(),
 			      real_path(run.scratch[0]));
@@ -326,17 +206,17 @@ Test(detect, direct_syscall_from_executable, .timeout = TEST_TIMEOUT)
  */
 Test(detect, direct_syscall_with_libm_first, .timeout = TEST_TIMEOUT)
 {
-	const char *path = target("libm_raw_memfd");
+	const char *path = harness_test_target(&run, "libm_raw_memfd");
 	json_t *record;
 
-	observe(NULL, (char *[]){ (char *)path, NULL });
-	expect_exit_code(0);
+	observe_program(path);
 	record = harness_events_find(run.events, "event.action",
 				     "direct-syscall", "nativemon.syscall.name",
 				     "memfd_create", NULL);
 	cr_assert(record, "no direct-syscall record for memfd_create; %s",
 		  run.seen);
-	expect_string_field(record, "nativemon.origin.kind", "executable");
+	harness_event_expect_string(record, "nativemon.origin.kind",
+				    "executable");
 	cr_assert(is_field(record, "event.kind", "alert"),
 		  "the direct syscall is a record of kind %s by rule %s, "
 		  "expected an alert",
@@ -346,18 +226,11 @@ Test(detect, direct_syscall_with_libm_first, .timeout = TEST_TIMEOUT)
 
 Test(detect, direct_syscall_from_anonymous_memory, .timeout = TEST_TIMEOUT)
 {
-	const char *path = target("anon_stub");
-	json_t *alert;
+	json_t *alert =
+		observe_memfd_alert(harness_test_target(&run, "anon_stub"));
 
-	observe(NULL, (char *[]){ (char *)path, NULL });
-	expect_exit_code(0);
-	alert = harness_events_find(run.events, "event.kind", "alert",
-				    "event.action", "direct-syscall",
-				    "nativemon.syscall.name", "memfd_create",
-				    NULL);
-	cr_assert(alert, "no direct-syscall alert for memfd_create; %s",
-		  run.seen);
-	expect_string_field(alert, "nativemon.origin.kind", "anonymous");
+	harness_event_expect_string(alert, "nativemon.origin.kind",
+				    "anonymous");
 	cr_assert(!harness_event_get(alert, "nativemon.origin.path"),
 		  "anonymous memory has no file, but origin.path is %s",
 		  harness_event_string(alert, "nativemon.origin.path"));
@@ -366,11 +239,10 @@ Test(detect, direct_syscall_from_anonymous_memory, .timeout = TEST_TIMEOUT)
 
 Test(detect, libc_syscalls_are_not_direct, .timeout = TEST_TIMEOUT)
 {
-	const char *path = target("libc_memfd");
+	const char *path = harness_test_target(&run, "libc_memfd");
 	long long direct, unbacked;
 
-	observe(NULL, (char *[]){ (char *)path, NULL });
-	expect_exit_code(0);
+	observe_program(path);
 	/* The exec record shows that the target did run under the filter. */
 	cr_assert(harness_events_find(run.events, "event.action", "exec",
 				      "process.executable", path, NULL),
@@ -415,14 +287,13 @@ Test(detect, int80_from_64bit_process, .timeout = TEST_TIMEOUT)
 
 	if (!has_ia32_emulation())
 		cr_skip_test("kernel without IA-32 emulation");
-	path = target("int80_getpid");
-	observe(NULL, (char *[]){ (char *)path, NULL });
-	expect_exit_code(0);
+	path = harness_test_target(&run, "int80_getpid");
+	observe_program(path);
 	alert = harness_events_find(run.events, "event.kind", "alert",
 				    "event.action", "non-native-abi", NULL);
 	cr_assert(alert, "no non-native-abi alert; %s", run.seen);
-	expect_string_field(alert, "nativemon.syscall.arch", "i386");
-	expect_string_field(alert, "nativemon.syscall.name", "getpid");
+	harness_event_expect_string(alert, "nativemon.syscall.arch", "i386");
+	harness_event_expect_string(alert, "nativemon.syscall.name", "getpid");
 	expect_integer_field(alert, "process.pid", reported_pid());
 }
 
@@ -434,28 +305,32 @@ static void expect_fileless_exec(void)
 	const char *file;
 
 	cr_assert(alert, "no fileless-exec alert; %s", run.seen);
-	expect_string_field(alert, "nativemon.file.kind", "memfd");
+	harness_event_expect_string(alert, "nativemon.file.kind", "memfd");
 	file = harness_event_string(alert, "file.path");
 	cr_assert(has_prefix(file, "/memfd:nm-memfd-exec"),
 		  "file.path is %s, expected the memfd /memfd:nm-memfd-exec",
 		  file ? file : "missing");
 }
 
+/* Runs memfd_exec, which executes a memfd in the way that mode names. */
+static void observe_memfd_exec(const char *mode)
+{
+	const char *path = harness_test_target(&run, "memfd_exec");
+
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)path, (char *)mode, NULL });
+	harness_test_expect_exit_code(&run, 0);
+}
+
 Test(detect, fexecve_of_memfd, .timeout = TEST_TIMEOUT)
 {
-	const char *path = target("memfd_exec");
-
-	observe(NULL, (char *[]){ (char *)path, "fexecve", NULL });
-	expect_exit_code(0);
+	observe_memfd_exec("fexecve");
 	expect_fileless_exec();
 }
 
 Test(detect, exec_of_memfd_proc_path, .timeout = TEST_TIMEOUT)
 {
-	const char *path = target("memfd_exec");
-
-	observe(NULL, (char *[]){ (char *)path, "proc-path", NULL });
-	expect_exit_code(0);
+	observe_memfd_exec("proc-path");
 	expect_fileless_exec();
 }
 
@@ -465,12 +340,10 @@ Test(detect, exec_of_memfd_proc_path, .timeout = TEST_TIMEOUT)
  */
 Test(detect, fileless_exec_alert_has_args, .timeout = TEST_TIMEOUT)
 {
-	const char *path = target("memfd_exec");
 	json_t *alert, *args;
 	const char *first;
 
-	observe(NULL, (char *[]){ (char *)path, "fexecve", NULL });
-	expect_exit_code(0);
+	observe_memfd_exec("fexecve");
 	alert = harness_events_find(run.events, "event.kind", "alert",
 				    "event.action", "fileless-exec", NULL);
 	cr_assert(alert, "no fileless-exec alert; %s", run.seen);
@@ -486,24 +359,26 @@ Test(detect, fileless_exec_alert_has_args, .timeout = TEST_TIMEOUT)
 /* Runs load_module with one step that copies the payload into directory. */
 static void load_payload_copy(const char *directory)
 {
-	char *step = format("copy:%s", directory);
+	char *step = harness_test_format(&run, "copy:%s", directory);
 
-	observe(NULL, (char *[]){ (char *)target("load_module"),
-				  (char *)target("payload.so"), step,
-				  "name:libm.so.6", NULL });
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ (char *)harness_test_target(&run, "load_module"),
+			    (char *)harness_test_target(&run, "payload.so"),
+			    step, "name:libm.so.6", NULL });
 }
 
 Test(detect, dlopen_from_tmp_but_not_libm, .timeout = TEST_TIMEOUT)
 {
-	const char *directory = new_scratch("/tmp");
+	const char *directory = harness_test_scratch_new(&run, "/tmp");
 	char *copy = join_path(directory, "libnmpayload.so");
 	json_t *alert, *libm;
 
 	load_payload_copy(directory);
-	expect_exit_code(0);
+	harness_test_expect_exit_code(&run, 0);
 	alert = find_module_load("alert", copy);
 	cr_assert(alert, "no module-load alert for %s; %s", copy, run.seen);
-	expect_string_field(alert, "dll.path", copy);
+	harness_event_expect_string(alert, "dll.path", copy);
 	libm = find_module_load("alert", "/libm.so");
 	cr_assert(!libm, "module-load alert for the system library %s",
 		  harness_event_string(libm, "dll.path"));
@@ -515,18 +390,20 @@ Test(detect, module_from_memfd, .timeout = TEST_TIMEOUT)
 {
 	json_t *alert;
 
-	observe(NULL, (char *[]){ (char *)target("load_module"),
-				  (char *)target("payload.so"), "memfd",
-				  NULL });
-	expect_exit_code(0);
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ (char *)harness_test_target(&run, "load_module"),
+			    (char *)harness_test_target(&run, "payload.so"),
+			    "memfd", NULL });
+	harness_test_expect_exit_code(&run, 0);
 	alert = find_module_load("alert", "/memfd:nm-module");
 	cr_assert(alert, "no module-load alert for the memfd; %s", run.seen);
-	expect_string_field(alert, "nativemon.file.kind", "memfd");
+	harness_event_expect_string(alert, "nativemon.file.kind", "memfd");
 }
 
 Test(detect, module_from_world_writable_dir, .timeout = TEST_TIMEOUT)
 {
-	const char *scratch = new_scratch(NULL);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
 	char *shared = join_path(scratch, "shared");
 	char *copy = join_path(shared, "libnmpayload.so");
 	json_t *alert;
@@ -537,19 +414,21 @@ Test(detect, module_from_world_writable_dir, .timeout = TEST_TIMEOUT)
 	cr_assert(chmod(shared, 0777) == 0, "cannot chmod %s: %s", shared,
 		  strerror(errno));
 	load_payload_copy(shared);
-	expect_exit_code(0);
+	harness_test_expect_exit_code(&run, 0);
 	alert = find_module_load("alert", copy);
 	cr_assert(alert, "no module-load alert for %s; %s", copy, run.seen);
-	expect_string_field(alert, "rule.id", "nm-0008");
+	harness_event_expect_string(alert, "rule.id", "nm-0008");
 }
 
 Test(detect, threads_account_for_every_call, .timeout = TEST_TIMEOUT)
 {
 	long long total;
 
-	observe(NULL, (char *[]){ (char *)target("thread_storm"), "8", "200",
-				  NULL });
-	expect_exit_code(0);
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ (char *)harness_test_target(&run, "thread_storm"),
+			    "8", "200", NULL });
+	harness_test_expect_exit_code(&run, 0);
 	cr_assert(strstr(run.result.out, "failures=0"),
 		  "some memfd_create calls failed under nativemon: %s",
 		  run.result.out);
@@ -564,12 +443,11 @@ Test(detect, threads_account_for_every_call, .timeout = TEST_TIMEOUT)
 
 Test(detect, static_program_is_telemetry, .timeout = TEST_TIMEOUT)
 {
-	const char *path = target("static_raw");
+	const char *path = harness_test_target(&run, "static_raw");
 	long long records, alerts;
 	json_t *record;
 
-	observe(NULL, (char *[]){ (char *)path, NULL });
-	expect_exit_code(0);
+	observe_program(path);
 	/* The raw call and the linked-in wrapper, both in the image. */
 	records = harness_events_count(run.events, "event.kind", "event",
 				       "event.action", "direct-syscall",
@@ -581,8 +459,9 @@ Test(detect, static_program_is_telemetry, .timeout = TEST_TIMEOUT)
 		  records, run.seen);
 	record = harness_events_find(run.events, "event.action",
 				     "direct-syscall", NULL);
-	expect_string_field(record, "nativemon.origin.kind", "executable");
-	expect_string_field(record, "nativemon.origin.path", path);
+	harness_event_expect_string(record, "nativemon.origin.kind",
+				    "executable");
+	harness_event_expect_string(record, "nativemon.origin.path", path);
 	alerts = harness_events_count(run.events, "event.kind", "alert", NULL);
 	cr_assert(alerts == 0, "%lld alerts for a static program; %s", alerts,
 		  run.seen);
@@ -596,21 +475,22 @@ Test(detect, static_program_is_telemetry, .timeout = TEST_TIMEOUT)
  */
 static void expect_escaped_exec_path(const char *raw, const char *escaped)
 {
-	const char *scratch = new_scratch(NULL);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
 	char *real_scratch = real_path(scratch);
-	char *directory = format("%s/bad-%s-name", scratch, raw);
+	char *directory =
+		harness_test_format(&run, "%s/bad-%s-name", scratch, raw);
 	char *program = join_path(directory, "true");
-	char *expected_path =
-		format("%s/bad-%s-name/true", real_scratch, escaped);
-	char *expected_arg = format("%s/bad-%s-name/true", scratch, escaped);
+	char *expected_path = harness_test_format(&run, "%s/bad-%s-name/true",
+						  real_scratch, escaped);
+	char *expected_arg = harness_test_format(&run, "%s/bad-%s-name/true",
+						 scratch, escaped);
 	json_t *exec;
 	const char *arg;
 
 	cr_assert(mkdir(directory, 0755) == 0, "cannot create %s: %s",
 		  directory, strerror(errno));
 	harness_copy_file("/bin/true", program, 0755);
-	observe(NULL, (char *[]){ program, NULL });
-	expect_exit_code(0);
+	observe_program(program);
 	exec = harness_events_find(run.events, "event.action", "exec",
 				   "process.executable", expected_path, NULL);
 	cr_assert(exec, "no exec record with process.executable %s; %s",
@@ -642,7 +522,7 @@ static void expect_benign(void)
 	long long alerts = harness_events_count(run.events, "event.kind",
 						"alert", NULL);
 
-	expect_exit_code(0);
+	harness_test_expect_exit_code(&run, 0);
 	cr_assert(harness_events_find(run.events, "event.action", "exec",
 				      NULL),
 		  "no exec record: the command did not run under the filter");
@@ -652,9 +532,10 @@ static void expect_benign(void)
 
 Test(detect, benign_shell_pipeline, .timeout = TOOL_TEST_TIMEOUT)
 {
-	observe(NULL, (char *[]){ "sh", "-c",
-				  "ls / | sort | head -n 3 >/dev/null",
-				  NULL });
+	harness_test_observe(&run, NULL,
+			     (char *[]){ "sh", "-c",
+					 "ls / | sort | head -n 3 >/dev/null",
+					 NULL });
 	expect_benign();
 }
 
@@ -682,15 +563,18 @@ Test(detect, benign_python_imports, .timeout = TOOL_TEST_TIMEOUT)
 {
 	if (!is_in_path("python3"))
 		cr_skip_test("python3 is not installed");
-	observe(NULL, (char *[]){ "python3", "-c",
-				  "import json, ssl, ctypes, sqlite3", NULL });
+	harness_test_observe(&run, NULL,
+			     (char *[]){ "python3", "-c",
+					 "import json, ssl, ctypes, sqlite3",
+					 NULL });
 	expect_benign();
 }
 
 Test(detect, benign_perl, .timeout = TOOL_TEST_TIMEOUT)
 {
-	observe(NULL, (char *[]){ "perl", "-MPOSIX", "-e", "print floor(2.5)",
-				  NULL });
+	harness_test_observe(&run, NULL,
+			     (char *[]){ "perl", "-MPOSIX", "-e",
+					 "print floor(2.5)", NULL });
 	expect_benign();
 	cr_assert(strcmp(run.result.out, "2") == 0,
 		  "perl printed \"%s\", expected \"2\"", run.result.out);
@@ -704,60 +588,38 @@ Test(detect, benign_c_compile, .timeout = TOOL_TEST_TIMEOUT)
 				     "\tputs(\"compiled\");\n"
 				     "\treturn 0;\n"
 				     "}\n";
-	const char *scratch = new_scratch(NULL);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
 	char *file = join_path(scratch, "t.c");
 	FILE *stream = fopen(file, "w");
 
 	cr_assert(stream, "cannot create %s: %s", file, strerror(errno));
 	cr_assert(fputs(source, stream) >= 0, "cannot write %s", file);
 	cr_assert(fclose(stream) == 0, "cannot write %s", file);
-	observe(&(struct harness_options){ .cwd = scratch },
+	harness_test_observe(
+		&run, &(struct harness_options){ .cwd = scratch },
 		(char *[]){ "sh", "-c", "cc -O2 t.c -o t && ./t", NULL });
 	expect_benign();
 	cr_assert(strcmp(run.result.out, "compiled\n") == 0,
 		  "the compiled program printed \"%s\"", run.result.out);
 }
 
-/*
- * The binaries are copied into a directory the user owns, so the test does
- * not depend on the permissions of the build directory and its parents.
- */
 Test(detect, unprivileged_user_direct_syscall, .timeout = TEST_TIMEOUT)
 {
-	bool as_root = geteuid() == 0;
-	struct harness_options options = {
-		.set_ids = as_root,
-		.uid = UNPRIVILEGED_ID,
-		.gid = UNPRIVILEGED_ID,
-	};
-	const char *scratch = new_scratch("/tmp");
-	char *nativemon = join_path(scratch, "nativemon");
-	char *program = join_path(scratch, "raw_memfd");
-	char *uid = uid_text(as_root ? UNPRIVILEGED_ID : getuid());
-	char *log;
+	char *uid = uid_text(geteuid() == 0 ? HARNESS_UNPRIVILEGED_ID
+					    : getuid());
 	json_t *alert;
 	size_t warnings;
 
-	if (as_root)
-		cr_assert(chown(scratch, UNPRIVILEGED_ID, UNPRIVILEGED_ID) == 0,
-			  "cannot chown %s: %s", scratch, strerror(errno));
-	harness_copy_file(harness_nativemon_path(), nativemon, 0755);
-	harness_copy_file(target("raw_memfd"), program, 0755);
-	options.cwd = scratch;
-	log = join_path(scratch, "events.jsonl");
-	run.log = log;
-	harness_run((char *[]){ nativemon, "run", "--log", log, "--", program,
-				NULL },
-		    &options, &run.result);
-	read_log();
-	expect_exit_code(0);
+	harness_test_observe_unprivileged(&run, "raw_memfd");
+	harness_test_expect_exit_code(&run, 0);
 	alert = harness_events_find(run.events, "event.kind", "alert",
 				    "event.action", "direct-syscall",
 				    "nativemon.syscall.name", "memfd_create",
 				    NULL);
 	cr_assert(alert, "no direct-syscall alert; %s", run.seen);
-	expect_string_field(alert, "nativemon.origin.kind", "executable");
-	expect_string_field(alert, "user.id", uid);
+	harness_event_expect_string(alert, "nativemon.origin.kind",
+				    "executable");
+	harness_event_expect_string(alert, "user.id", uid);
 	warnings = harness_count_substring(run.result.err, "no_new_privs");
 	cr_assert(warnings == 1,
 		  "the no_new_privs warning appeared %zu times; stderr: %s",
@@ -807,8 +669,8 @@ Test(detect, exec_telemetry_from_shell, .timeout = TEST_TIMEOUT)
 	long long shell_pid = 0;
 	char *uid = uid_text(getuid());
 
-	observe(NULL, (char **)shell_args);
-	expect_exit_code(0);
+	harness_test_observe(&run, NULL, (char **)shell_args);
+	harness_test_expect_exit_code(&run, 0);
 	shell = find_exec(shell_args);
 	cr_assert(shell, "no exec record for the shell; %s", run.seen);
 	cr_assert(harness_event_integer(shell, "process.pid", &shell_pid),
@@ -821,21 +683,20 @@ Test(detect, exec_telemetry_from_shell, .timeout = TEST_TIMEOUT)
 		  "process.executable is %s, expected /bin/true or "
 		  "/usr/bin/true",
 		  executable ? executable : "missing");
-	expect_string_field(child, "event.kind", "event");
+	harness_event_expect_string(child, "event.kind", "event");
 	expect_integer_field(child, "process.parent.pid", shell_pid);
-	expect_string_field(child, "user.id", uid);
+	harness_event_expect_string(child, "user.id", uid);
 }
 
 Test(detect, unshare_is_native_api_telemetry, .timeout = TEST_TIMEOUT)
 {
 	json_t *record;
 
-	observe(NULL, (char *[]){ (char *)target("unshare_user"), NULL });
-	expect_exit_code(0);
+	observe_program(harness_test_target(&run, "unshare_user"));
 	record = harness_events_find(run.events, "event.action", "native-api",
 				     "nativemon.syscall.name", "unshare", NULL);
 	cr_assert(record, "no native-api record for unshare; %s", run.seen);
-	expect_string_field(record, "event.kind", "event");
+	harness_event_expect_string(record, "event.kind", "event");
 	expect_integer_field(record, "process.pid", reported_pid());
 }
 
@@ -858,12 +719,11 @@ Test(detect, alert_line_on_stderr, .timeout = TEST_TIMEOUT)
 {
 	static const char prefix[] =
 		"nativemon: alert direct-syscall memfd_create from ";
-	const char *path = target("raw_memfd");
+	const char *path = harness_test_target(&run, "raw_memfd");
 	const char *line;
 	size_t lines;
 
-	observe(NULL, (char *[]){ (char *)path, NULL });
-	expect_exit_code(0);
+	observe_program(path);
 	lines = count_lines_starting(run.result.err, prefix);
 	cr_assert(lines == 1, "%zu lines start with \"%s\"; stderr: %s", lines,
 		  prefix, run.result.err);
@@ -874,16 +734,16 @@ Test(detect, alert_line_on_stderr, .timeout = TEST_TIMEOUT)
 
 Test(detect, quiet_suppresses_alert_line, .timeout = TEST_TIMEOUT)
 {
-	const char *scratch = new_scratch(NULL);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
 	size_t lines;
 
 	run.log = join_path(scratch, "events.jsonl");
 	harness_run_nativemon(&run.result,
 			      &(struct harness_options){ .cwd = scratch },
 			      "run", "--quiet", "--log", run.log, "--",
-			      target("raw_memfd"), NULL);
-	read_log();
-	expect_exit_code(0);
+			      harness_test_target(&run, "raw_memfd"), NULL);
+	harness_test_read_log(&run);
+	harness_test_expect_exit_code(&run, 0);
 	lines = count_lines_starting(run.result.err, "nativemon: alert");
 	cr_assert(lines == 0, "--quiet printed %zu alert lines: %s", lines,
 		  run.result.err);

@@ -10,21 +10,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/seccomp.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -45,9 +37,6 @@
 /* How long nativemon may take with a stderr that no process reads. */
 #define STALLED_DEADLINE_MS 10000
 
-/* The user and group that the unprivileged test runs as: nobody/nogroup. */
-#define UNPRIVILEGED_ID 65534
-
 /* Arguments of the exec in the argument-count test, argv[0] included. */
 #define MANY_ARGS 10000
 /* Maximum number of entries that nativemon copies into process.args. */
@@ -63,182 +52,54 @@
  */
 #define LONG_NAME_LENGTH 200
 
-#define SCRATCH_MAX 2
-#define STRINGS_MAX 16
-
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct capture {
-	int fd; /* read end of a pipe, -1 after end of file */
-	char *data;
-	size_t length;
-};
-
-/* A nativemon running in the background with pipes on stdin and stdout. */
-struct session {
-	pid_t pid; /* also its process group */
-	int pidfd;
-	int input; /* write end of its stdin, -1 once closed */
-	struct capture out;
-	struct capture err; /* fd -1 when stderr goes elsewhere */
-	size_t out_consumed; /* bytes of out returned as lines */
-	bool exited;
-	int wait_status;
-};
 
 /*
  * Resources of the current test, released by the suite's fini hook, which
  * Criterion also runs after a failed assertion.
  */
+static struct harness_test run;
+/* The nativemon that a signal or pipe test runs in the background. */
+static struct harness_session test_session;
+/* The directory chain of the long-path tests: parent/name. */
 static struct {
-	char *scratch[SCRATCH_MAX];
-	char *strings[STRINGS_MAX]; /* see own() */
-	const char *log;
-	struct harness_result result;
-	json_t *events;
-	char *seen; /* harness_events_describe() of events */
-	struct session session;
-	/* The directory chain of the long-path tests: parent/chain_name. */
-	const char *chain_parent;
-	char chain_name[LONG_NAME_LENGTH + 1];
-} run;
+	const char *parent;
+	char name[LONG_NAME_LENGTH + 1];
+} chain;
 
-/*
- * nativemon responds to notifications with SECCOMP_USER_NOTIF_FLAG_CONTINUE,
- * which Linux 5.5 added. The kernel offers no probe for that flag, so the
- * test checks the release number instead.
- */
-static void require_user_notification(void)
-{
-	unsigned int action = SECCOMP_RET_USER_NOTIF;
-	struct utsname name;
-	int major = 0, minor = 0;
-
-	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
-		cr_skip_test("kernel without seccomp user notification: %s",
-			     strerror(errno));
-	if (uname(&name) == 0 &&
-	    sscanf(name.release, "%d.%d", &major, &minor) == 2 &&
-	    (major < 5 || (major == 5 && minor < 5)))
-		cr_skip_test("kernel %s predates SECCOMP_USER_NOTIF_FLAG_"
-			     "CONTINUE (Linux 5.5)",
-			     name.release);
-}
-
-static void end_session(struct session *session);
 static int remove_tree_at(int parent, const char *name);
 
 static void remove_chain(void)
 {
 	int parent;
 
-	if (!run.chain_parent)
+	if (!chain.parent)
 		return;
-	parent = open(run.chain_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cr_assert(parent >= 0, "cannot open %s: %s", run.chain_parent,
+	parent = open(chain.parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert(parent >= 0, "cannot open %s: %s", chain.parent,
 		  strerror(errno));
-	cr_assert(remove_tree_at(parent, run.chain_name) == 0,
-		  "cannot remove the directory chain in %s: %s",
-		  run.chain_parent, strerror(errno));
+	cr_assert(remove_tree_at(parent, chain.name) == 0,
+		  "cannot remove the directory chain in %s: %s", chain.parent,
+		  strerror(errno));
 	close(parent);
 }
 
 static void release_run(void)
 {
-	if (run.session.pid > 0)
-		end_session(&run.session);
+	if (test_session.pid > 0)
+		harness_session_end(&test_session);
 	/* nftw() in harness_scratch_remove() fails on paths past PATH_MAX. */
 	remove_chain();
-	for (int i = 0; i < SCRATCH_MAX; i++)
-		harness_scratch_remove(run.scratch[i]);
-	for (int i = 0; i < STRINGS_MAX; i++)
-		free(run.strings[i]);
-	harness_result_fini(&run.result);
-	json_decref(run.events);
-	free(run.seen);
-	memset(&run, 0, sizeof(run));
+	memset(&chain, 0, sizeof(chain));
+	harness_test_fini(&run);
 }
 
-TestSuite(regress, .init = require_user_notification, .fini = release_run);
-
-/* Returns a new scratch directory that the fini hook removes. */
-static const char *new_scratch(const char *parent)
-{
-	for (int i = 0; i < SCRATCH_MAX; i++) {
-		if (!run.scratch[i]) {
-			run.scratch[i] = harness_scratch_new(parent);
-			return run.scratch[i];
-		}
-	}
-	cr_assert_fail("more than %d scratch directories", SCRATCH_MAX);
-	return NULL;
-}
-
-/* Hands text over to the fini hook, which frees it, and returns it. */
-static char *own(char *text)
-{
-	cr_assert(text, "out of memory");
-	for (int i = 0; i < STRINGS_MAX; i++) {
-		if (!run.strings[i]) {
-			run.strings[i] = text;
-			return text;
-		}
-	}
-	cr_assert_fail("more than %d strings", STRINGS_MAX);
-	return NULL;
-}
-
-static char *format(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *format(const char *fmt, ...)
-{
-	va_list args;
-	char *text;
-	int n;
-
-	va_start(args, fmt);
-	n = vasprintf(&text, fmt, args);
-	va_end(args);
-	return own(n < 0 ? NULL : text);
-}
-
-static char *target(const char *name)
-{
-	return own(harness_target_path(name));
-}
+TestSuite(regress, .init = harness_require_user_notification,
+	  .fini = release_run);
 
 static char *nativemon(void)
 {
 	return (char *)harness_nativemon_path();
-}
-
-/* Reads the log at run.log into run.events and describes it. */
-static void read_log(void)
-{
-	run.events = harness_log_read(run.log);
-	run.seen = harness_events_describe(run.events);
-}
-
-/* Runs `nativemon run --log LOG -- COMMAND...` and reads the log. */
-static void observe(char *const command[])
-{
-	const char *scratch = new_scratch(NULL);
-
-	run.log = format("%s/events.jsonl", scratch);
-	harness_run_monitored_argv(&run.result, run.log,
-				   &(struct harness_options){ .cwd = scratch },
-				   command);
-	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
-		  run.result.err);
-	read_log();
-}
-
-static void expect_exit_code(int expected)
-{
-	cr_assert(run.result.exit_code == expected,
-		  "nativemon exited with %d, expected %d; stderr: %s",
-		  run.result.exit_code, expected, run.result.err);
 }
 
 static void expect_no_alerts(void)
@@ -249,38 +110,12 @@ static void expect_no_alerts(void)
 	cr_assert(alerts == 0, "%lld alerts; %s", alerts, run.seen);
 }
 
-static void expect_string_field(const json_t *event, const char *path,
-				const char *expected)
-{
-	const char *value = harness_event_string(event, path);
-
-	cr_assert(value, "%s is missing or not a string", path);
-	cr_assert(strcmp(value, expected) == 0, "%s is \"%s\", expected \"%s\"",
-		  path, value, expected);
-}
-
 static void expect_true_field(const json_t *event, const char *path)
 {
 	json_t *value = harness_event_get(event, path);
 
 	cr_assert(json_is_true(value), "%s is %s, expected true", path,
 		  value ? "not true" : "missing");
-}
-
-/* Counts the lines of text that contain needle. */
-static size_t count_lines_with(const char *text, const char *needle)
-{
-	size_t count = 0;
-
-	while (text && *text) {
-		const char *end = strchrnul(text, '\n');
-		const char *hit = strstr(text, needle);
-
-		if (hit && hit < end)
-			count++;
-		text = *end ? end + 1 : end;
-	}
-	return count;
 }
 
 /* Returns the line of text that contains needle, or NULL. */
@@ -295,235 +130,22 @@ static const char *line_with(const char *text, const char *needle)
 	return hit;
 }
 
-static long long now_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-/* The interval between two looks at /proc while waiting for a state. */
-static void wait_poll_interval(void)
-{
-	const struct timespec interval = { .tv_nsec = 1000000 };
-
-	nanosleep(&interval, NULL);
-}
-
 /* Sessions: nativemon in the background, for the signal and pipe tests. */
 
-/* Runs in the forked child: sets up what nativemon inherits, then execs. */
-static void exec_session(char *const argv[], int input, int output,
-			 int error)
-{
-	struct sigaction action = { .sa_handler = SIG_DFL };
-	sigset_t empty;
-
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* An ignored signal would never reach nativemon's signalfd. */
-	for (int signo = 1; signo < NSIG; signo++)
-		sigaction(signo, &action, NULL);
-	sigemptyset(&empty);
-	sigprocmask(SIG_SETMASK, &empty, NULL);
-	if (dup2(input, STDIN_FILENO) < 0 || dup2(output, STDOUT_FILENO) < 0 ||
-	    dup2(error, STDERR_FILENO) < 0)
-		_exit(121);
-#ifdef SYS_close_range
-	syscall(SYS_close_range, 3U, ~0U, 0U);
-#endif
-	execv(argv[0], argv);
-	dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0],
-		strerror(errno));
-	_exit(122);
-}
-
-static void open_pipe(int fds[2])
-{
-	cr_assert(pipe2(fds, O_CLOEXEC) == 0, "pipe2 failed: %s",
-		  strerror(errno));
-}
-
 /*
- * Starts argv with a pipe on stdin and stdout in run.session. stderr goes
+ * Starts argv in test_session with a pipe on stdin and stdout. stderr goes
  * to error_fd, or to a third pipe that the session reads if it is -1.
  */
-static struct session *start_session(char *const argv[], int error_fd)
+static struct harness_session *start_session(char *const argv[], int error_fd)
 {
-	struct session *session = &run.session;
-	int input[2], output[2], error[2] = { -1, error_fd };
-
-	memset(session, 0, sizeof(*session));
-	open_pipe(input);
-	open_pipe(output);
-	if (error_fd < 0)
-		open_pipe(error);
-	session->pid = fork();
-	cr_assert(session->pid >= 0, "fork failed: %s", strerror(errno));
-	if (session->pid == 0)
-		exec_session(argv, input[0], output[1], error[1]);
-	close(input[0]);
-	close(output[1]);
-	if (error_fd < 0)
-		close(error[1]);
-	session->input = input[1];
-	session->out.fd = output[0];
-	session->err.fd = error[0];
-	fcntl(output[0], F_SETFL, O_NONBLOCK);
-	if (error[0] >= 0)
-		fcntl(error[0], F_SETFL, O_NONBLOCK);
-	session->pidfd = (int)syscall(SYS_pidfd_open, session->pid, 0);
-	cr_assert(session->pidfd >= 0, "pidfd_open failed: %s",
-		  strerror(errno));
-	return session;
-}
-
-static const char *text_of(const struct capture *capture)
-{
-	return capture->data ? capture->data : "";
-}
-
-/* Reads what the pipe holds now, without blocking. */
-static void drain_capture(struct capture *capture)
-{
-	char buffer[4096];
-	ssize_t n;
-
-	while (capture->fd >= 0) {
-		n = read(capture->fd, buffer, sizeof(buffer));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return;
-		if (n == 0) {
-			close(capture->fd);
-			capture->fd = -1;
-			return;
-		}
-		capture->data = realloc(capture->data,
-					capture->length + (size_t)n + 1);
-		cr_assert(capture->data, "out of memory");
-		memcpy(capture->data + capture->length, buffer, (size_t)n);
-		capture->length += (size_t)n;
-		capture->data[capture->length] = '\0';
-	}
-}
-
-/*
- * Waits up to timeout_ms for output or the exit of nativemon. The pipes
- * are drained after the reap, so they hold everything written before the
- * exit.
- */
-static void pump_session(struct session *session, long long timeout_ms)
-{
-	struct pollfd fds[3] = {
-		{ .fd = session->out.fd, .events = POLLIN },
-		{ .fd = session->err.fd, .events = POLLIN },
-		{ .fd = session->exited ? -1 : session->pidfd,
-		  .events = POLLIN },
+	const struct harness_session_options options = {
+		.pipe_input = true,
+		.redirect_stderr = error_fd >= 0,
+		.stderr_fd = error_fd,
 	};
 
-	if (timeout_ms < 0)
-		timeout_ms = 0;
-	if (poll(fds, 3, (int)timeout_ms) < 0 && errno != EINTR)
-		cr_assert_fail("poll failed: %s", strerror(errno));
-	if (fds[2].revents &&
-	    waitpid(session->pid, &session->wait_status, WNOHANG) ==
-		    session->pid)
-		session->exited = true;
-	drain_capture(&session->out);
-	drain_capture(&session->err);
-}
-
-/*
- * Copies the next line of stdout, without its newline, into line. Returns
- * false if the deadline passed, stdout ended or nativemon exited first.
- */
-static bool read_session_line(struct session *session, char *line,
-			      size_t size, long long deadline)
-{
-	for (;;) {
-		const char *start = text_of(&session->out) +
-				    session->out_consumed;
-		const char *newline = strchr(start, '\n');
-		bool gave_up;
-
-		if (newline) {
-			size_t length = (size_t)(newline - start);
-
-			snprintf(line, size, "%.*s", (int)length, start);
-			session->out_consumed += length + 1;
-			return true;
-		}
-		gave_up = session->exited || session->out.fd < 0 ||
-			  now_ms() >= deadline;
-		if (gave_up)
-			return false;
-		pump_session(session, deadline - now_ms());
-	}
-}
-
-/*
- * Waits for nativemon to exit. Processes that outlive it may hold the
- * pipes open, so this stops at its exit. Returns false on the deadline.
- */
-static bool wait_session(struct session *session, long long deadline)
-{
-	while (!session->exited) {
-		if (now_ms() >= deadline)
-			return false;
-		pump_session(session, deadline - now_ms());
-	}
-	return true;
-}
-
-static bool is_session_running(struct session *session)
-{
-	pump_session(session, 0);
-	return !session->exited;
-}
-
-static void close_input(struct session *session)
-{
-	if (session->input >= 0)
-		close(session->input);
-	session->input = -1;
-}
-
-/* Kills what is left of the session's process group and frees it. */
-static void end_session(struct session *session)
-{
-	/* kill(-0) would hit the test's own process group. */
-	if (session->pid > 0) {
-		kill(-session->pid, SIGKILL);
-		if (!session->exited)
-			waitpid(session->pid, &session->wait_status, 0);
-	}
-	close_input(session);
-	if (session->out.fd >= 0)
-		close(session->out.fd);
-	if (session->err.fd >= 0)
-		close(session->err.fd);
-	if (session->pidfd >= 0)
-		close(session->pidfd);
-	free(session->out.data);
-	free(session->err.data);
-	memset(session, 0, sizeof(*session));
-}
-
-static void expect_session_exit_code(const struct session *session,
-				     int expected)
-{
-	int status = session->wait_status;
-
-	cr_assert(WIFEXITED(status),
-		  "nativemon did not exit normally: wait status 0x%x; "
-		  "stderr: %s",
-		  status, text_of(&session->err));
-	cr_assert(WEXITSTATUS(status) == expected,
-		  "nativemon exited with %d, expected %d; stderr: %s",
-		  WEXITSTATUS(status), expected, text_of(&session->err));
+	harness_session_start(&test_session, argv, &options);
+	return &test_session;
 }
 
 /* Thread group without its leader. */
@@ -533,8 +155,10 @@ Test(regress, leader_exit_keeps_origins, .timeout = TEST_TIMEOUT)
 	json_t *libm = NULL, *event;
 	size_t i;
 
-	observe((char *[]){ target("leader_exit"), NULL });
-	expect_exit_code(0);
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ harness_test_target(&run, "leader_exit"), NULL });
+	harness_test_expect_exit_code(&run, 0);
 	cr_assert(strstr(run.result.out, "loaded=libm.so.6"),
 		  "the second thread did not load libm; stdout: %s; "
 		  "stderr: %s",
@@ -547,9 +171,9 @@ Test(regress, leader_exit_keeps_origins, .timeout = TEST_TIMEOUT)
 			libm = event;
 	}
 	cr_assert(libm, "no module-load record for libm; %s", run.seen);
-	expect_string_field(libm, "event.action", "module-load");
-	expect_string_field(libm, "event.kind", "event");
-	expect_string_field(libm, "nativemon.origin.kind", "loader");
+	harness_event_expect_string(libm, "event.action", "module-load");
+	harness_event_expect_string(libm, "event.kind", "event");
+	harness_event_expect_string(libm, "nativemon.origin.kind", "loader");
 }
 
 /* Paths longer than PATH_MAX. */
@@ -615,27 +239,28 @@ static long make_long_path(const char *scratch)
 	long depth = PATH_MAX / (LONG_NAME_LENGTH + 1) + 1;
 	int directory;
 
-	memset(run.chain_name, 'x', LONG_NAME_LENGTH);
-	memcpy(run.chain_name, prefix, strlen(prefix));
-	run.chain_name[LONG_NAME_LENGTH] = '\0';
+	memset(chain.name, 'x', LONG_NAME_LENGTH);
+	memcpy(chain.name, prefix, strlen(prefix));
+	chain.name[LONG_NAME_LENGTH] = '\0';
 	directory = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cr_assert(directory >= 0, "cannot open %s: %s", scratch,
 		  strerror(errno));
-	run.chain_parent = scratch;
+	chain.parent = scratch;
 	for (long level = 1; level <= depth; level++) {
 		int next;
 
-		cr_assert(mkdirat(directory, run.chain_name, 0755) == 0,
+		cr_assert(mkdirat(directory, chain.name, 0755) == 0,
 			  "cannot create level %ld of the long path: %s", level,
 			  strerror(errno));
-		next = openat(directory, run.chain_name,
+		next = openat(directory, chain.name,
 			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		cr_assert(next >= 0, "cannot open level %ld of the long path: %s",
 			  level, strerror(errno));
 		close(directory);
 		directory = next;
 	}
-	copy_file_at(target("payload.so"), directory, "lib.so");
+	copy_file_at(harness_test_target(&run, "payload.so"), directory,
+		     "lib.so");
 	copy_file_at("/bin/true", directory, "prog");
 	close(directory);
 	return depth;
@@ -644,18 +269,19 @@ static long make_long_path(const char *scratch)
 /* Runs deep_path with action in a new long path and reads the log. */
 static void run_in_long_path(const char *action)
 {
-	const char *scratch = new_scratch(NULL);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
 	long depth = make_long_path(scratch);
 
-	run.log = format("%s/events.jsonl", scratch);
-	harness_run_monitored(&run.result, run.log,
-			      &(struct harness_options){ .cwd = scratch },
-			      target("deep_path"), run.chain_name,
-			      format("%ld", depth), action, NULL);
+	run.log = harness_test_format(&run, "%s/events.jsonl", scratch);
+	harness_run_monitored(
+		&run.result, run.log,
+		&(struct harness_options){ .cwd = scratch },
+		harness_test_target(&run, "deep_path"), chain.name,
+		harness_test_format(&run, "%ld", depth), action, NULL);
 	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
 		  run.result.err);
-	read_log();
-	expect_exit_code(0);
+	harness_test_read_log(&run);
+	harness_test_expect_exit_code(&run, 0);
 }
 
 Test(regress, long_path_module_load, .timeout = TEST_TIMEOUT)
@@ -670,8 +296,8 @@ Test(regress, long_path_module_load, .timeout = TEST_TIMEOUT)
 				   "nativemon.file.path_unknown", "true", NULL);
 	cr_assert(load, "no module-load record with path_unknown; %s",
 		  run.seen);
-	expect_string_field(load, "event.kind", "alert");
-	expect_string_field(load, "rule.id", "nm-0012");
+	harness_event_expect_string(load, "event.kind", "alert");
+	harness_event_expect_string(load, "rule.id", "nm-0012");
 }
 
 Test(regress, long_path_exec, .timeout = TEST_TIMEOUT)
@@ -701,7 +327,7 @@ static char *read_text_file(const char *path)
 		text = strdup("");
 	}
 	fclose(file);
-	return own(text);
+	return harness_test_own(&run, text);
 }
 
 /*
@@ -713,21 +339,21 @@ Test(regress, closed_stderr_keeps_log_json, .timeout = TEST_TIMEOUT)
 	static const char script[] =
 		"exec \"$0\" run --log \"$1\" -- nativemon-test-no-such-command "
 		"2>&-";
-	const char *scratch = new_scratch(NULL);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
 	const char *text;
 
-	run.log = format("%s/events.jsonl", scratch);
+	run.log = harness_test_format(&run, "%s/events.jsonl", scratch);
 	harness_run((char *[]){ "sh", "-c", (char *)script, nativemon(),
 				(char *)run.log, NULL },
 		    &(struct harness_options){ .cwd = scratch }, &run.result);
 	cr_assert(!run.result.timed_out, "nativemon timed out");
-	expect_exit_code(127);
+	harness_test_expect_exit_code(&run, 127);
 	cr_assert(run.result.err_length == 0,
 		  "stderr was not closed: it received %s", run.result.err);
 	text = read_text_file(run.log);
 	cr_assert(!strstr(text, "nativemon["),
 		  "a diagnostic went into the log: %s", text);
-	read_log();
+	harness_test_read_log(&run);
 }
 
 /*
@@ -740,8 +366,9 @@ Test(regress, loader_as_program, .timeout = TEST_TIMEOUT)
 
 	cr_assert(access(loader, X_OK) == 0, "cannot execute %s: %s", loader,
 		  strerror(errno));
-	observe((char *[]){ (char *)loader, "/bin/true", NULL });
-	expect_exit_code(0);
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)loader, "/bin/true", NULL });
+	harness_test_expect_exit_code(&run, 0);
 	cr_assert(harness_events_find(run.events, "event.action", "exec",
 				      "process.args", loader, NULL),
 		  "no exec record for %s; %s", loader, run.seen);
@@ -751,18 +378,19 @@ Test(regress, loader_as_program, .timeout = TEST_TIMEOUT)
 /* Signals. */
 
 /* Reads the "count SIGNO TIMES" lines that count_signals prints last. */
-static void read_signal_counts(struct session *session, const int signals[],
-			       int counts[], size_t count, long long deadline)
+static void read_signal_counts(struct harness_session *session,
+			       const int signals[], int counts[], size_t count,
+			       long long deadline)
 {
 	char line[128];
 
 	for (size_t read_count = 0; read_count < count;) {
 		int signo, times;
 
-		cr_assert(read_session_line(session, line, sizeof(line),
-					    deadline),
+		cr_assert(harness_session_read_line(session, line, sizeof(line),
+						    deadline),
 			  "count_signals printed no count line; stdout: %s",
-			  text_of(&session->out));
+			  harness_capture_text(&session->out));
 		if (strncmp(line, "received ", 9) == 0)
 			continue;
 		cr_assert(sscanf(line, "count %d %d", &signo, &times) == 2,
@@ -779,7 +407,7 @@ static void read_signal_counts(struct session *session, const int signals[],
  * Sends signo to nativemon alone and checks that the command reports it
  * and that nativemon is still running afterwards.
  */
-static void send_to_nativemon(struct session *session, int signo,
+static void send_to_nativemon(struct harness_session *session, int signo,
 			      long long deadline)
 {
 	char line[128], expected[32];
@@ -787,15 +415,16 @@ static void send_to_nativemon(struct session *session, int signo,
 	cr_assert(kill(session->pid, signo) == 0, "kill failed: %s",
 		  strerror(errno));
 	snprintf(expected, sizeof(expected), "received %d", signo);
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
 		  "the command did not receive signal %d; nativemon %s, "
 		  "wait status 0x%x; stderr: %s",
 		  signo, session->exited ? "exited" : "runs",
-		  session->wait_status, text_of(&session->err));
+		  session->wait_status, harness_capture_text(&session->err));
 	cr_assert(strcmp(line, expected) == 0,
 		  "count_signals printed \"%s\", expected \"%s\"", line,
 		  expected);
-	cr_assert(is_session_running(session),
+	cr_assert(harness_session_is_running(session),
 		  "nativemon exited after signal %d: wait status 0x%x", signo,
 		  session->wait_status);
 }
@@ -809,24 +438,26 @@ Test(regress, forwards_terminating_signals, .timeout = TEST_TIMEOUT)
 {
 	const int signals[] = { SIGALRM, SIGRTMIN + 1 };
 	int counts[ARRAY_SIZE(signals)] = { 0 };
-	long long deadline = now_ms() + DEADLINE_MS;
-	struct session *session;
+	long long deadline = harness_now_ms() + DEADLINE_MS;
+	struct harness_session *session;
 	char line[128];
 
 	session = start_session(
 		(char *[]){ nativemon(), "run", "--quiet", "--",
-			    target("count_signals"), format("%d", signals[0]),
-			    format("%d", signals[1]), NULL },
+			    harness_test_target(&run, "count_signals"),
+			    harness_test_format(&run, "%d", signals[0]),
+			    harness_test_format(&run, "%d", signals[1]), NULL },
 		-1);
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
 		  "count_signals did not report ready; stderr: %s",
-		  text_of(&session->err));
+		  harness_capture_text(&session->err));
 	cr_assert(strcmp(line, "ready") == 0, "count_signals printed: %s",
 		  line);
 	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
 		send_to_nativemon(session, signals[i], deadline);
 
-	close_input(session);
+	harness_session_close_input(session);
 	read_signal_counts(session, signals, counts, ARRAY_SIZE(signals),
 			   deadline);
 	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
@@ -834,10 +465,10 @@ Test(regress, forwards_terminating_signals, .timeout = TEST_TIMEOUT)
 			  "the command received signal %d %d times, expected "
 			  "once",
 			  signals[i], counts[i]);
-	cr_assert(wait_session(session, deadline),
+	cr_assert(harness_session_wait(session, deadline),
 		  "nativemon did not exit after the command; stderr: %s",
-		  text_of(&session->err));
-	expect_session_exit_code(session, COUNT_SIGNALS_EXIT);
+		  harness_capture_text(&session->err));
+	harness_session_expect_exit_code(session, COUNT_SIGNALS_EXIT);
 }
 
 /*
@@ -877,27 +508,29 @@ static void wait_only_child(pid_t pid, pid_t child, long long deadline)
 		count = read_children(pid, children, ARRAY_SIZE(children));
 		if (count == 1 && children[0] == child)
 			return;
-		cr_assert(now_ms() < deadline,
+		cr_assert(harness_now_ms() < deadline,
 			  "pid %d is not nativemon's only child: nativemon has "
 			  "%zu children, the first %d",
 			  (int)child, count, count ? (int)children[0] : 0);
-		wait_poll_interval();
+		harness_wait_poll_interval();
 	}
 }
 
 /* Reads the "started" line of the shell and "ready PID" of await_sigterm. */
-static pid_t read_background_pid(struct session *session, long long deadline)
+static pid_t read_background_pid(struct harness_session *session,
+				 long long deadline)
 {
 	bool started = false;
 	char line[128];
 	int pid = 0;
 
 	while (!started || pid == 0) {
-		cr_assert(read_session_line(session, line, sizeof(line),
-					    deadline),
+		cr_assert(harness_session_read_line(session, line, sizeof(line),
+						    deadline),
 			  "the shell and its background process did not "
 			  "report; stdout: %s; stderr: %s",
-			  text_of(&session->out), text_of(&session->err));
+			  harness_capture_text(&session->out),
+			  harness_capture_text(&session->err));
 		if (strcmp(line, "started") == 0)
 			started = true;
 		else
@@ -913,37 +546,39 @@ static pid_t read_background_pid(struct session *session, long long deadline)
  */
 Test(regress, signal_reaches_orphan_after_exit, .timeout = TEST_TIMEOUT)
 {
-	long long deadline = now_ms() + DEADLINE_MS, sent, waited;
-	struct session *session;
+	long long deadline = harness_now_ms() + DEADLINE_MS, sent, waited;
+	struct harness_session *session;
 	char line[128];
 	int sender = 0;
 	pid_t orphan;
 
 	session = start_session(
 		(char *[]){ nativemon(), "run", "--quiet", "--", "sh", "-c",
-			    "\"$0\" & echo started", target("await_sigterm"),
-			    NULL },
+			    "\"$0\" & echo started",
+			    harness_test_target(&run, "await_sigterm"), NULL },
 		-1);
 	orphan = read_background_pid(session, deadline);
 	wait_only_child(session->pid, orphan, deadline);
 
-	sent = now_ms();
+	sent = harness_now_ms();
 	cr_assert(kill(session->pid, SIGTERM) == 0, "kill failed: %s",
 		  strerror(errno));
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
 		  "the background process did not receive SIGTERM; nativemon "
 		  "%s; stderr: %s",
-		  session->exited ? "exited" : "runs", text_of(&session->err));
+		  session->exited ? "exited" : "runs",
+		  harness_capture_text(&session->err));
 	cr_assert(sscanf(line, "SIGTERM from pid %d", &sender) == 1,
 		  "await_sigterm printed: %s", line);
 	cr_assert(sender == session->pid,
 		  "SIGTERM came from pid %d, expected nativemon's pid %d",
 		  sender, (int)session->pid);
-	cr_assert(wait_session(session, deadline),
+	cr_assert(harness_session_wait(session, deadline),
 		  "nativemon did not exit after its last task; stderr: %s",
-		  text_of(&session->err));
-	waited = now_ms() - sent;
-	expect_session_exit_code(session, 0);
+		  harness_capture_text(&session->err));
+	waited = harness_now_ms() - sent;
+	harness_session_expect_exit_code(session, 0);
 	cr_assert(waited < PROMPT_EXIT_MS,
 		  "nativemon exited %lld ms after the SIGTERM, expected less "
 		  "than %d ms",
@@ -967,28 +602,30 @@ static void wait_children_count(pid_t pid, size_t expected,
 		count = read_children(pid, NULL, 0);
 		if (count == expected)
 			return;
-		cr_assert(now_ms() < deadline,
+		cr_assert(harness_now_ms() < deadline,
 			  "nativemon has %zu children, expected %zu", count,
 			  expected);
-		wait_poll_interval();
+		harness_wait_poll_interval();
 	}
 }
 
 Test(regress, signal_reaches_many_orphans, .timeout = TEST_TIMEOUT)
 {
-	long long deadline = now_ms() + DEADLINE_MS;
-	struct session *session;
+	long long deadline = harness_now_ms() + DEADLINE_MS;
+	struct harness_session *session;
 	char line[128], expected[32];
 
 	session = start_session(
 		(char *[]){ nativemon(), "run", "--quiet", "--",
-			    target("fork_orphans"),
-			    format("%d", MANY_ORPHANS), NULL },
+			    harness_test_target(&run, "fork_orphans"),
+			    harness_test_format(&run, "%d", MANY_ORPHANS),
+			    NULL },
 		-1);
 	snprintf(expected, sizeof(expected), "started %d", MANY_ORPHANS);
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
 		  "fork_orphans did not report; stderr: %s",
-		  text_of(&session->err));
+		  harness_capture_text(&session->err));
 	cr_assert(strcmp(line, expected) == 0,
 		  "fork_orphans printed \"%s\", expected \"%s\"", line,
 		  expected);
@@ -996,12 +633,12 @@ Test(regress, signal_reaches_many_orphans, .timeout = TEST_TIMEOUT)
 
 	cr_assert(kill(session->pid, SIGTERM) == 0, "kill failed: %s",
 		  strerror(errno));
-	cr_assert(wait_session(session, deadline),
+	cr_assert(harness_session_wait(session, deadline),
 		  "nativemon did not exit after SIGTERM: %zu of %d orphans "
 		  "still run; stderr: %s",
 		  read_children(session->pid, NULL, 0), MANY_ORPHANS,
-		  text_of(&session->err));
-	expect_session_exit_code(session, 0);
+		  harness_capture_text(&session->err));
+	harness_session_expect_exit_code(session, 0);
 }
 
 /* Command line and diagnostics. */
@@ -1015,7 +652,7 @@ Test(regress, nested_run_names_reason, .timeout = TEST_TIMEOUT)
 			      "run", "--", "true", NULL);
 	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
 		  run.result.err);
-	expect_exit_code(125);
+	harness_test_expect_exit_code(&run, 125);
 	cr_assert(strstr(run.result.err, reason),
 		  "stderr does not say \"%s\": %s", reason, run.result.err);
 }
@@ -1025,14 +662,14 @@ Test(regress, exec_args_count_past_cap, .timeout = TEST_TIMEOUT)
 	static const char *const prefix[] = { "run", "--log", NULL, "--",
 					      "/bin/true" };
 	char **argv = calloc(MANY_ARGS + ARRAY_SIZE(prefix) + 1, sizeof(*argv));
-	const char *scratch = new_scratch(NULL);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
 	json_t *exec, *args;
 	long long count = 0;
 	size_t at = 0;
 
 	cr_assert(argv, "out of memory");
-	own((char *)argv);
-	run.log = format("%s/events.jsonl", scratch);
+	harness_test_own(&run, (char *)argv);
+	run.log = harness_test_format(&run, "%s/events.jsonl", scratch);
 	argv[at++] = nativemon();
 	for (size_t i = 0; i < ARRAY_SIZE(prefix); i++)
 		argv[at++] = (char *)(prefix[i] ? prefix[i] : run.log);
@@ -1043,8 +680,8 @@ Test(regress, exec_args_count_past_cap, .timeout = TEST_TIMEOUT)
 		    &run.result);
 	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
 		  run.result.err);
-	read_log();
-	expect_exit_code(0);
+	harness_test_read_log(&run);
+	harness_test_expect_exit_code(&run, 0);
 	exec = harness_events_find(run.events, "event.action", "exec",
 				   "process.args", "/bin/true", NULL);
 	cr_assert(exec, "no exec record for /bin/true; %s", run.seen);
@@ -1070,7 +707,7 @@ Test(regress, lost_events_reported, .timeout = TEST_TIMEOUT)
 			      "--", "sh", "-c", "exit 3", NULL);
 	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
 		  run.result.err);
-	expect_exit_code(3);
+	harness_test_expect_exit_code(&run, 3);
 	line = line_with(run.result.err, message);
 	cr_assert(line, "stderr does not say \"%s\": %s", message,
 		  run.result.err);
@@ -1112,24 +749,24 @@ static void fill_until_blocked(int fd)
  */
 static void expect_exit_with_stalled_stderr(int stalled[2])
 {
-	long long deadline = now_ms() + STALLED_DEADLINE_MS;
-	const char *scratch = new_scratch(NULL);
-	struct session *session;
+	long long deadline = harness_now_ms() + STALLED_DEADLINE_MS;
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	struct harness_session *session;
 
-	run.log = format("%s/events.jsonl", scratch);
+	run.log = harness_test_format(&run, "%s/events.jsonl", scratch);
 	fill_until_blocked(stalled[1]);
-	session = start_session((char *[]){ nativemon(), "run", "--log",
-					     (char *)run.log, "--",
-					     target("raw_memfd"), NULL },
-				stalled[1]);
+	session = start_session(
+		(char *[]){ nativemon(), "run", "--log", (char *)run.log, "--",
+			    harness_test_target(&run, "raw_memfd"), NULL },
+		stalled[1]);
 	close(stalled[1]);
-	cr_assert(wait_session(session, deadline),
+	cr_assert(harness_session_wait(session, deadline),
 		  "nativemon did not exit within %d ms with a full stderr; "
 		  "stdout: %s",
-		  STALLED_DEADLINE_MS, text_of(&session->out));
+		  STALLED_DEADLINE_MS, harness_capture_text(&session->out));
 	close(stalled[0]);
-	expect_session_exit_code(session, 0);
-	read_log();
+	harness_session_expect_exit_code(session, 0);
+	harness_test_read_log(&run);
 	cr_assert(harness_events_find(run.events, "event.kind", "alert",
 				      "event.action", "direct-syscall", NULL),
 		  "no direct-syscall alert, so no alert line was due; %s",
@@ -1140,7 +777,7 @@ Test(regress, stalled_stderr_pipe, .timeout = TEST_TIMEOUT)
 {
 	int stalled[2];
 
-	open_pipe(stalled);
+	harness_open_pipe(stalled);
 	expect_exit_with_stalled_stderr(stalled);
 }
 
@@ -1158,37 +795,16 @@ Test(regress, stalled_stderr_socket, .timeout = TEST_TIMEOUT)
 /*
  * Without CAP_SYS_PTRACE nativemon cannot read the maps of a non-dumpable
  * target. The calls of that target must not count as coming from unknown
- * memory. The binaries are copied into a directory the user owns, so the
- * test does not depend on the permissions of the build directory.
+ * memory.
  */
 Test(regress, non_dumpable_target_warns_once, .timeout = TEST_TIMEOUT)
 {
-	bool as_root = geteuid() == 0;
-	struct harness_options options = {
-		.set_ids = as_root,
-		.uid = UNPRIVILEGED_ID,
-		.gid = UNPRIVILEGED_ID,
-	};
-	const char *scratch = new_scratch("/tmp");
-	char *copy = format("%s/nativemon", scratch);
-	char *program = format("%s/nondumpable", scratch);
+	const char *program;
 	const char *line, *level;
 	size_t warnings;
 
-	if (as_root)
-		cr_assert(chown(scratch, UNPRIVILEGED_ID, UNPRIVILEGED_ID) == 0,
-			  "cannot chown %s: %s", scratch, strerror(errno));
-	harness_copy_file(nativemon(), copy, 0755);
-	harness_copy_file(target("nondumpable"), program, 0755);
-	options.cwd = scratch;
-	run.log = format("%s/events.jsonl", scratch);
-	harness_run((char *[]){ copy, "run", "--log", (char *)run.log, "--",
-				program, NULL },
-		    &options, &run.result);
-	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
-		  run.result.err);
-	read_log();
-	expect_exit_code(0);
+	program = harness_test_observe_unprivileged(&run, "nondumpable");
+	harness_test_expect_exit_code(&run, 0);
 	cr_assert(harness_events_find(run.events, "event.action", "exec",
 				      "process.args", program, NULL),
 		  "no exec record for %s; %s", program, run.seen);
@@ -1216,10 +832,13 @@ Test(regress, verbose_prints_lifecycle, .timeout = TEST_TIMEOUT)
 			      NULL);
 	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
 		  run.result.err);
-	expect_exit_code(0);
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		cr_assert(count_lines_with(run.result.err, lines[i]) == 1,
+	harness_test_expect_exit_code(&run, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+		size_t count =
+			harness_count_lines_with(run.result.err, lines[i]);
+
+		cr_assert(count == 1,
 			  "stderr has %zu lines with \"%s\", expected one: %s",
-			  count_lines_with(run.result.err, lines[i]), lines[i],
-			  run.result.err);
+			  count, lines[i], run.result.err);
+	}
 }

@@ -8,24 +8,20 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <linux/capability.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/ttydefaults.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "harness.h"
 
 /* Deadline for nativemon to finish, well below the Criterion timeout. */
 #define DEADLINE_MS 20000
@@ -44,54 +40,12 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-struct capture {
-	int fd; /* read end of the pipe, -1 after end of file */
-	char *data;
-	size_t length;
-};
-
-/* A running nativemon with pipes on its standard streams. */
-struct session {
-	pid_t pid; /* also its process group */
-	int pidfd;
-	int input; /* write end of its stdin, or -1 for /dev/null */
-	int terminal; /* master of its controlling terminal, or -1 */
-	struct capture out, err;
-	size_t out_consumed; /* bytes of out returned as lines */
-	bool exited;
-	int wait_status;
-};
-
-struct session_options {
-	const sigset_t *mask; /* initial signal mask, empty if NULL */
-	bool pipe_input;      /* give the test the write end of its stdin */
-	/*
-	 * Start nativemon as a session leader with a pseudo-terminal as its
-	 * controlling terminal, in the foreground process group.
-	 */
-	bool terminal;
-	const char *path; /* PATH for nativemon, NULL to keep the test's */
-	/*
-	 * Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set,
-	 * so that a directory with mode 000 denies search to root as well.
-	 */
-	bool without_dac_override;
-};
-
 /*
  * The nativemon of the current test. It is static so that the suite's fini
  * can still end it after a failed assertion left the test function.
  */
-static struct session test_session;
+static struct harness_session test_session;
 static char *scratch_dir;
-
-static long now_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /*
  * Copies builddir/relative into path, taking builddir from the location of
@@ -172,259 +126,11 @@ static int remove_entry(const char *path, const struct stat *st, int type,
 	return 0;
 }
 
-/* Makes the terminal the controlling one of a new session. */
-static void take_terminal(const char *terminal)
-{
-	int fd;
-
-	if (setsid() < 0)
-		_exit(123);
-	fd = open(terminal, O_RDWR);
-	if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0)
-		_exit(124);
-	close(fd);
-}
-
-/*
- * Runs in the forked child: sets up what nativemon inherits, then execs.
- * terminal is the path of a pseudo-terminal or NULL.
- */
-static void exec_nativemon(char *const argv[],
-			   const struct session_options *options,
-			   const char *terminal, int input, int output,
-			   int error)
-{
-	struct sigaction action = { .sa_handler = SIG_DFL };
-	sigset_t empty;
-
-	if (terminal)
-		take_terminal(terminal);
-	else
-		setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (options->path && setenv("PATH", options->path, 1) < 0)
-		_exit(120);
-	/*
-	 * The drop needs CAP_SETPCAP, which root has. A test that runs
-	 * without it is normally not root and lacks both capabilities.
-	 */
-	if (options->without_dac_override) {
-		prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0);
-		prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0);
-	}
-	/* An ignored signal would never reach nativemon's signalfd. */
-	for (int signo = 1; signo < NSIG; signo++)
-		sigaction(signo, &action, NULL);
-	sigemptyset(&empty);
-	sigprocmask(SIG_SETMASK, options->mask ? options->mask : &empty, NULL);
-	if (dup2(input, STDIN_FILENO) < 0 || dup2(output, STDOUT_FILENO) < 0 ||
-	    dup2(error, STDERR_FILENO) < 0)
-		_exit(121);
-	/* Whatever else is open now would look like a leak of nativemon. */
-	syscall(SYS_close_range, 3U, ~0U, 0U);
-	execv(argv[0], argv);
-	dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0],
-		strerror(errno));
-	_exit(122);
-}
-
-static void open_pipe(int fds[2])
-{
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
-}
-
-/* Opens a pseudo-terminal and copies the path of its slave into path. */
-static int open_terminal(char *path, size_t size)
-{
-	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-
-	if (master < 0)
-		cr_skip_test("no pseudo-terminal: %s", strerror(errno));
-	cr_assert_eq(grantpt(master), 0, "grantpt: %s", strerror(errno));
-	cr_assert_eq(unlockpt(master), 0, "unlockpt: %s", strerror(errno));
-	cr_assert_eq(ptsname_r(master, path, size), 0, "ptsname: %s",
-		     strerror(errno));
-	return master;
-}
-
-static void start_session(struct session *session, char *const argv[],
-			  const struct session_options *options)
-{
-	static const struct session_options defaults = { 0 };
-	int input[2] = { -1, -1 }, output[2], error[2];
-	char terminal[PATH_MAX];
-
-	if (!options)
-		options = &defaults;
-	memset(session, 0, sizeof(*session));
-	session->input = -1;
-	session->terminal = -1;
-	session->out.fd = -1;
-	session->err.fd = -1;
-	session->pidfd = -1;
-	if (options->terminal)
-		session->terminal = open_terminal(terminal, sizeof(terminal));
-	if (options->pipe_input)
-		open_pipe(input);
-	else
-		input[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	cr_assert_geq(input[0], 0, "cannot open stdin: %s", strerror(errno));
-	open_pipe(output);
-	open_pipe(error);
-	session->pid = fork();
-	cr_assert_geq(session->pid, 0, "fork: %s", strerror(errno));
-	if (session->pid == 0)
-		exec_nativemon(argv, options,
-			       options->terminal ? terminal : NULL, input[0],
-			       output[1], error[1]);
-	close(input[0]);
-	close(output[1]);
-	close(error[1]);
-	session->input = input[1];
-	session->out.fd = output[0];
-	session->err.fd = error[0];
-	fcntl(output[0], F_SETFL, O_NONBLOCK);
-	fcntl(error[0], F_SETFL, O_NONBLOCK);
-	session->pidfd = (int)syscall(SYS_pidfd_open, session->pid, 0);
-	cr_assert_geq(session->pidfd, 0, "pidfd_open: %s", strerror(errno));
-}
-
-static const char *text_of(const struct capture *capture)
-{
-	return capture->data ? capture->data : "";
-}
-
-/* Reads what the pipe holds now, without blocking. */
-static void drain_capture(struct capture *capture)
-{
-	char buffer[4096];
-	ssize_t n;
-
-	while (capture->fd >= 0) {
-		n = read(capture->fd, buffer, sizeof(buffer));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return;
-		if (n == 0) {
-			close(capture->fd);
-			capture->fd = -1;
-			return;
-		}
-		capture->data = realloc(capture->data,
-					capture->length + (size_t)n + 1);
-		cr_assert_not_null(capture->data, "out of memory");
-		memcpy(capture->data + capture->length, buffer, (size_t)n);
-		capture->length += (size_t)n;
-		capture->data[capture->length] = '\0';
-	}
-}
-
-static void reap_session(struct session *session)
-{
-	if (waitpid(session->pid, &session->wait_status, WNOHANG) ==
-	    session->pid)
-		session->exited = true;
-}
-
-/* Waits up to timeout_ms for output or the exit of nativemon. */
-static void pump_session(struct session *session, long timeout_ms)
-{
-	struct pollfd fds[3] = {
-		{ .fd = session->out.fd, .events = POLLIN },
-		{ .fd = session->err.fd, .events = POLLIN },
-		{ .fd = session->exited ? -1 : session->pidfd,
-		  .events = POLLIN },
-	};
-
-	if (timeout_ms < 0)
-		timeout_ms = 0;
-	if (poll(fds, 3, (int)timeout_ms) < 0 && errno != EINTR)
-		cr_assert_fail("poll: %s", strerror(errno));
-	drain_capture(&session->out);
-	drain_capture(&session->err);
-	if (fds[2].revents)
-		reap_session(session);
-}
-
-/*
- * Copies the next line of stdout, without its newline, into line. Returns
- * false if the deadline passed or stdout ended first.
- */
-static bool read_session_line(struct session *session, char *line,
-			      size_t size, long deadline)
-{
-	for (;;) {
-		const char *start = text_of(&session->out) +
-				    session->out_consumed;
-		const char *newline = strchr(start, '\n');
-
-		if (newline) {
-			size_t length = (size_t)(newline - start);
-
-			snprintf(line, size, "%.*s", (int)length, start);
-			session->out_consumed += length + 1;
-			return true;
-		}
-		if (session->out.fd < 0 || now_ms() >= deadline)
-			return false;
-		pump_session(session, deadline - now_ms());
-	}
-}
-
-/*
- * Waits for nativemon to exit and collects its output. Processes that
- * outlive it may hold the pipes open, so this stops at its exit and takes
- * only what was written by then. Returns false if the deadline passed.
- */
-static bool wait_session(struct session *session, long deadline)
-{
-	while (!session->exited) {
-		if (now_ms() >= deadline)
-			return false;
-		pump_session(session, deadline - now_ms());
-	}
-	drain_capture(&session->out);
-	drain_capture(&session->err);
-	return true;
-}
-
-static void close_input(struct session *session)
-{
-	if (session->input >= 0)
-		close(session->input);
-	session->input = -1;
-}
-
-/* Kills what is left of the session's process group and frees it. */
-static void end_session(struct session *session)
-{
-	/* kill(-0) would hit the test's own process group. */
-	if (session->pid > 0) {
-		kill(-session->pid, SIGKILL);
-		if (!session->exited)
-			waitpid(session->pid, &session->wait_status, 0);
-	}
-	session->exited = true;
-	close_input(session);
-	if (session->terminal >= 0)
-		close(session->terminal);
-	if (session->out.fd >= 0)
-		close(session->out.fd);
-	if (session->err.fd >= 0)
-		close(session->err.fd);
-	if (session->pidfd >= 0)
-		close(session->pidfd);
-	free(session->out.data);
-	free(session->err.data);
-	memset(session, 0, sizeof(*session));
-}
-
 /* Criterion runs this after each test, also after a failed assertion. */
 static void end_test(void)
 {
 	if (test_session.pid > 0)
-		end_session(&test_session);
+		harness_session_end(&test_session);
 	if (scratch_dir) {
 		nftw(scratch_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 		free(scratch_dir);
@@ -436,42 +142,13 @@ TestSuite(wrapper, .fini = end_test);
 TestSuite(cli, .fini = end_test);
 
 /* Runs nativemon with argv to its end and fails the test on the deadline. */
-static void run_session(struct session *session, char *const argv[],
-			const struct session_options *options)
+static void run_session(struct harness_session *session, char *const argv[],
+			const struct harness_session_options *options)
 {
-	start_session(session, argv, options);
-	cr_assert(wait_session(session, now_ms() + DEADLINE_MS),
+	harness_session_start(session, argv, options);
+	cr_assert(harness_session_wait(session, harness_now_ms() + DEADLINE_MS),
 		  "nativemon did not exit within %d ms; stderr: %s",
-		  DEADLINE_MS, text_of(&session->err));
-}
-
-static void assert_exit_code(const struct session *session, int expected)
-{
-	int status = session->wait_status;
-
-	cr_assert(WIFEXITED(status),
-		  "nativemon did not exit normally: wait status 0x%x; "
-		  "stderr: %s",
-		  status, text_of(&session->err));
-	cr_assert_eq(WEXITSTATUS(status), expected,
-		     "nativemon exited with %d, expected %d; stderr: %s",
-		     WEXITSTATUS(status), expected, text_of(&session->err));
-}
-
-/* Counts the lines of text that contain needle. */
-static int count_lines_with(const char *text, const char *needle)
-{
-	int count = 0;
-
-	while (*text) {
-		const char *end = strchrnul(text, '\n');
-		const char *hit = strstr(text, needle);
-
-		if (hit && hit < end)
-			count++;
-		text = *end ? end + 1 : end;
-	}
-	return count;
+		  DEADLINE_MS, harness_capture_text(&session->err));
 }
 
 static int count_lines(const char *text)
@@ -523,33 +200,47 @@ ParameterizedTest(int *index, wrapper, exits_with_command_status,
 	const struct status_case *test = &status_cases[*index];
 	char *argv[] = { nativemon_path(), "run", "--", "sh", "-c",
 			 (char *)test->script, NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 
 	cr_log_info("sh -c '%s'", test->script);
 	run_session(session, argv, NULL);
-	assert_exit_code(session, test->expected);
-	end_session(session);
+	harness_session_expect_exit_code(session, test->expected);
+	harness_session_end(session);
 }
 
 /* Exec failures. */
 
+/*
+ * Runs `nativemon run -- command` and checks that nativemon exits with
+ * expected and prints one error line, which names command.
+ */
+static void assert_exec_error(char *command,
+			      const struct harness_session_options *options,
+			      int expected)
+{
+	char *argv[] = { nativemon_path(), "run", "--", command, NULL };
+	struct harness_session *session = &test_session;
+	const char *err;
+
+	run_session(session, argv, options);
+	err = harness_capture_text(&session->err);
+	harness_session_expect_exit_code(session, expected);
+	cr_assert_eq(harness_count_lines_with(err, "error:"), 1,
+		     "expected one error line on stderr, got: %s", err);
+	cr_assert_eq(harness_count_lines_with(err, command), 1,
+		     "no error line names %s; stderr: %s", command, err);
+	harness_session_end(session);
+}
+
 Test(wrapper, reports_missing_command, .timeout = TEST_TIMEOUT_S)
 {
 	/* The caller's PATH may have directories it cannot search. */
-	const struct session_options options = { .path = "/usr/bin:/bin" };
+	const struct harness_session_options options = {
+		.path = "/usr/bin:/bin",
+	};
 	char command[] = "nativemon-test-no-such-command";
-	char *argv[] = { nativemon_path(), "run", "--", command, NULL };
-	struct session *session = &test_session;
-	const char *err;
 
-	run_session(session, argv, &options);
-	err = text_of(&session->err);
-	assert_exit_code(session, 127);
-	cr_assert_eq(count_lines_with(err, "error:"), 1,
-		     "expected one error line on stderr, got: %s", err);
-	cr_assert_eq(count_lines_with(err, command), 1,
-		     "no error line names %s; stderr: %s", command, err);
-	end_session(session);
+	assert_exec_error(command, &options, 127);
 }
 
 /*
@@ -560,12 +251,11 @@ Test(wrapper, reports_missing_command, .timeout = TEST_TIMEOUT_S)
 Test(wrapper, reports_missing_command_past_denied_dir,
      .timeout = TEST_TIMEOUT_S)
 {
-	struct session_options options = { .without_dac_override = true };
+	struct harness_session_options options = {
+		.without_dac_override = true,
+	};
 	char command[] = "nativemon-test-no-such-command";
-	char *argv[] = { nativemon_path(), "run", "--", command, NULL };
-	struct session *session = &test_session;
 	char denied[PATH_MAX], path[PATH_MAX + 16];
-	const char *err;
 
 	make_scratch_dir();
 	scratch_path("denied", denied, sizeof(denied));
@@ -574,22 +264,12 @@ Test(wrapper, reports_missing_command_past_denied_dir,
 	snprintf(path, sizeof(path), "%s:/usr/bin:/bin", denied);
 	options.path = path;
 
-	run_session(session, argv, &options);
-	err = text_of(&session->err);
-	assert_exit_code(session, 127);
-	cr_assert_eq(count_lines_with(err, "error:"), 1,
-		     "expected one error line on stderr, got: %s", err);
-	cr_assert_eq(count_lines_with(err, command), 1,
-		     "no error line names %s; stderr: %s", command, err);
-	end_session(session);
+	assert_exec_error(command, &options, 127);
 }
 
 Test(wrapper, reports_command_not_executable, .timeout = TEST_TIMEOUT_S)
 {
 	char path[PATH_MAX];
-	char *argv[] = { nativemon_path(), "run", "--", path, NULL };
-	struct session *session = &test_session;
-	const char *err;
 	FILE *script;
 
 	make_scratch_dir();
@@ -602,14 +282,7 @@ Test(wrapper, reports_command_not_executable, .timeout = TEST_TIMEOUT_S)
 	cr_assert_eq(chmod(path, 0644), 0, "chmod %s: %s", path,
 		     strerror(errno));
 
-	run_session(session, argv, NULL);
-	err = text_of(&session->err);
-	assert_exit_code(session, 126);
-	cr_assert_eq(count_lines_with(err, "error:"), 1,
-		     "expected one error line on stderr, got: %s", err);
-	cr_assert_eq(count_lines_with(err, path), 1,
-		     "no error line names %s; stderr: %s", path, err);
-	end_session(session);
+	assert_exec_error(path, NULL, 126);
 }
 
 /* Signal forwarding. */
@@ -630,8 +303,8 @@ ParameterizedTestParameters(wrapper, forwards_signal_once)
  * Reads the "count SIGNO N" lines that wrap_signals prints at its end,
  * after the "received" lines of any copies that arrived late.
  */
-static void read_signal_counts(struct session *session, int counts[NSIG],
-			       long deadline)
+static void read_signal_counts(struct harness_session *session,
+			       int counts[NSIG], long long deadline)
 {
 	char line[128];
 	size_t read_count = 0;
@@ -640,10 +313,10 @@ static void read_signal_counts(struct session *session, int counts[NSIG],
 	while (read_count < ARRAY_SIZE(forwarded_signals)) {
 		int signo, count;
 
-		cr_assert(read_session_line(session, line, sizeof(line),
-					    deadline),
+		cr_assert(harness_session_read_line(session, line, sizeof(line),
+						    deadline),
 			  "wrap_signals printed no count line; stdout: %s",
-			  text_of(&session->out));
+			  harness_capture_text(&session->out));
 		if (strncmp(line, "received ", 9) == 0)
 			continue;
 		cr_assert_eq(sscanf(line, "count %d %d", &signo, &count), 2,
@@ -672,15 +345,7 @@ static void read_task_status(pid_t pid, char *state,
 	*shared_pending = strtoull(pending_line + 9, NULL, 16);
 }
 
-/* The interval between two looks at /proc while waiting for a state. */
-static void wait_poll_interval(void)
-{
-	const struct timespec interval = { .tv_nsec = 1000000 };
-
-	nanosleep(&interval, NULL);
-}
-
-static void wait_stopped(pid_t pid, long deadline)
+static void wait_stopped(pid_t pid, long long deadline)
 {
 	unsigned long long pending;
 	char state;
@@ -689,9 +354,9 @@ static void wait_stopped(pid_t pid, long deadline)
 		read_task_status(pid, &state, &pending);
 		if (state == 'T')
 			return;
-		cr_assert_lt(now_ms(), deadline,
+		cr_assert_lt(harness_now_ms(), deadline,
 			     "nativemon did not stop: state %c", state);
-		wait_poll_interval();
+		harness_wait_poll_interval();
 	}
 }
 
@@ -700,7 +365,7 @@ static void wait_stopped(pid_t pid, long deadline)
  * It forwards a signal right after reading it, so a copy it sent has
  * reached the command by then.
  */
-static void wait_signal_taken(pid_t pid, int signo, long deadline)
+static void wait_signal_taken(pid_t pid, int signo, long long deadline)
 {
 	unsigned long long bit = 1ULL << (signo - 1), pending;
 	char state;
@@ -709,11 +374,11 @@ static void wait_signal_taken(pid_t pid, int signo, long deadline)
 		read_task_status(pid, &state, &pending);
 		if (!(pending & bit) && state == 'S')
 			return;
-		cr_assert_lt(now_ms(), deadline,
+		cr_assert_lt(harness_now_ms(), deadline,
 			     "nativemon did not take signal %d: state %c, "
 			     "ShdPnd %016llx",
 			     signo, state, pending);
-		wait_poll_interval();
+		harness_wait_poll_interval();
 	}
 }
 
@@ -729,8 +394,8 @@ static void wait_signal_taken(pid_t pid, int signo, long deadline)
  * the command handled the first one. Two copies pending at the same time
  * would merge into one and hide the duplicate.
  */
-static void send_signal(struct session *session, int signo, bool terminal,
-			long deadline)
+static void send_signal(struct harness_session *session, int signo,
+			bool terminal, long long deadline)
 {
 	char control = signo == SIGINT ? CINTR : CQUIT;
 	char line[128], expected[32];
@@ -747,9 +412,10 @@ static void send_signal(struct session *session, int signo, bool terminal,
 			     strerror(errno));
 	}
 	snprintf(expected, sizeof(expected), "received %d", signo);
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
-		  "wrap_signals did not receive signal %d; stderr: %s",
-		  signo, text_of(&session->err));
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
+		  "wrap_signals did not receive signal %d; stderr: %s", signo,
+		  harness_capture_text(&session->err));
 	cr_assert_str_eq(line, expected, "wrap_signals printed: %s", line);
 	if (terminal)
 		cr_assert_eq(kill(session->pid, SIGCONT), 0, "SIGCONT: %s",
@@ -763,22 +429,23 @@ static void send_signal(struct session *session, int signo, bool terminal,
  */
 static void assert_signal_once(int signo, bool terminal)
 {
-	const struct session_options options = { .pipe_input = true,
-						  .terminal = terminal };
+	const struct harness_session_options options = { .pipe_input = true,
+							 .terminal = terminal };
 	char target[PATH_MAX], line[128];
 	char *argv[] = { nativemon_path(), "run", "--quiet", "--",
 			 target_path("wrap_signals", target, sizeof(target)),
 			 NULL };
-	long deadline = now_ms() + DEADLINE_MS;
-	struct session *session = &test_session;
+	long long deadline = harness_now_ms() + DEADLINE_MS;
+	struct harness_session *session = &test_session;
 	int counts[NSIG];
 
 	cr_log_info("signal %d (%s) %s", signo, strsignal(signo),
 		    terminal ? "from the terminal" : "by kill()");
-	start_session(session, argv, &options);
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
+	harness_session_start(session, argv, &options);
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
 		  "wrap_signals did not report ready; stderr: %s",
-		  text_of(&session->err));
+		  harness_capture_text(&session->err));
 	cr_assert_str_eq(line, "ready", "wrap_signals printed: %s", line);
 
 	for (int round = 1; round <= SIGNAL_ROUNDS; round++) {
@@ -786,7 +453,7 @@ static void assert_signal_once(int signo, bool terminal)
 		send_signal(session, signo, terminal, deadline);
 	}
 
-	close_input(session);
+	harness_session_close_input(session);
 	read_signal_counts(session, counts, deadline);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++) {
 		int other = forwarded_signals[i];
@@ -796,11 +463,11 @@ static void assert_signal_once(int signo, bool terminal)
 			     "signal %d was sent %d times",
 			     other, counts[other], signo, SIGNAL_ROUNDS);
 	}
-	cr_assert(wait_session(session, deadline),
+	cr_assert(harness_session_wait(session, deadline),
 		  "nativemon did not exit after wrap_signals; stderr: %s",
-		  text_of(&session->err));
-	assert_exit_code(session, 64 + signo);
-	end_session(session);
+		  harness_capture_text(&session->err));
+	harness_session_expect_exit_code(session, 64 + signo);
+	harness_session_end(session);
 }
 
 ParameterizedTest(int *signo, wrapper, forwards_signal_once,
@@ -839,7 +506,7 @@ Test(wrapper, waits_for_orphans, .timeout = TEST_TIMEOUT_S)
 	char file[PATH_MAX], script[PATH_MAX + 64], text[64];
 	char *argv[] = { nativemon_path(), "run", "--", "sh", "-c", script,
 			 NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 	int status;
 	pid_t left;
 
@@ -858,7 +525,7 @@ Test(wrapper, waits_for_orphans, .timeout = TEST_TIMEOUT_S)
 	for (int run = 1; run <= ORPHAN_RUNS; run++) {
 		unlink(file);
 		run_session(session, argv, NULL);
-		assert_exit_code(session, 0);
+		harness_session_expect_exit_code(session, 0);
 		read_file(file, text, sizeof(text));
 		cr_assert_str_eq(text, "done\n",
 				 "run %d: the orphan had not finished when "
@@ -869,7 +536,7 @@ Test(wrapper, waits_for_orphans, .timeout = TEST_TIMEOUT_S)
 			  "run %d: nativemon left a process behind: "
 			  "waitpid(-1) returned %d, status 0x%x",
 			  run, (int)left, left > 0 ? status : 0);
-		end_session(session);
+		harness_session_end(session);
 	}
 }
 
@@ -896,10 +563,10 @@ static long read_cpu_ms(pid_t pid)
  * Starts wrap_idle, which sleeps IDLE_MS, and returns the CPU time that
  * nativemon used meanwhile. wrap_idle then waits for end of input.
  */
-static long start_idle_target(struct session *session, bool orphan,
-			      long deadline)
+static long start_idle_target(struct harness_session *session, bool orphan,
+			      long long deadline)
 {
-	const struct session_options options = { .pipe_input = true };
+	const struct harness_session_options options = { .pipe_input = true };
 	char target[PATH_MAX], sleep_ms[16], line[64];
 	char *argv[] = { nativemon_path(), "run", "--quiet", "--",
 			 target_path("wrap_idle", target, sizeof(target)),
@@ -907,23 +574,25 @@ static long start_idle_target(struct session *session, bool orphan,
 	long before;
 
 	snprintf(sleep_ms, sizeof(sleep_ms), "%d", IDLE_MS);
-	start_session(session, argv, &options);
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
+	harness_session_start(session, argv, &options);
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
 		  "wrap_idle did not report ready; stderr: %s",
-		  text_of(&session->err));
+		  harness_capture_text(&session->err));
 	cr_assert_str_eq(line, "ready", "wrap_idle printed: %s", line);
 	before = read_cpu_ms(session->pid);
-	cr_assert(read_session_line(session, line, sizeof(line), deadline),
+	cr_assert(harness_session_read_line(session, line, sizeof(line),
+					    deadline),
 		  "wrap_idle did not report the end of its sleep; stderr: %s",
-		  text_of(&session->err));
+		  harness_capture_text(&session->err));
 	cr_assert_str_eq(line, "slept", "wrap_idle printed: %s", line);
 	return read_cpu_ms(session->pid) - before;
 }
 
 Test(wrapper, idles_while_command_sleeps, .timeout = TEST_TIMEOUT_S)
 {
-	long deadline = now_ms() + DEADLINE_MS;
-	struct session *session = &test_session;
+	long long deadline = harness_now_ms() + DEADLINE_MS;
+	struct harness_session *session = &test_session;
 	long used;
 
 	used = start_idle_target(session, false, deadline);
@@ -931,29 +600,31 @@ Test(wrapper, idles_while_command_sleeps, .timeout = TEST_TIMEOUT_S)
 		     "nativemon used %ld ms of CPU time while the command "
 		     "slept %d ms",
 		     used, IDLE_MS);
-	close_input(session);
-	cr_assert(wait_session(session, deadline),
-		  "nativemon did not exit; stderr: %s", text_of(&session->err));
-	assert_exit_code(session, 0);
-	end_session(session);
+	harness_session_close_input(session);
+	cr_assert(harness_session_wait(session, deadline),
+		  "nativemon did not exit; stderr: %s",
+		  harness_capture_text(&session->err));
+	harness_session_expect_exit_code(session, 0);
+	harness_session_end(session);
 }
 
 /* Closes the input of wrap_idle and checks how soon nativemon exits. */
 static void assert_prompt_exit(bool orphan)
 {
-	long deadline = now_ms() + DEADLINE_MS, released, waited;
-	struct session *session = &test_session;
+	long long deadline = harness_now_ms() + DEADLINE_MS, released, waited;
+	struct harness_session *session = &test_session;
 
 	start_idle_target(session, orphan, deadline);
-	released = now_ms();
-	close_input(session);
-	cr_assert(wait_session(session, deadline),
-		  "nativemon did not exit; stderr: %s", text_of(&session->err));
-	waited = now_ms() - released;
-	assert_exit_code(session, 0);
+	released = harness_now_ms();
+	harness_session_close_input(session);
+	cr_assert(harness_session_wait(session, deadline),
+		  "nativemon did not exit; stderr: %s",
+		  harness_capture_text(&session->err));
+	waited = harness_now_ms() - released;
+	harness_session_expect_exit_code(session, 0);
 	cr_assert_lt(waited, PROMPT_EXIT_MS,
-		     "nativemon exited %ld ms after its last task", waited);
-	end_session(session);
+		     "nativemon exited %lld ms after its last task", waited);
+	harness_session_end(session);
 }
 
 Test(wrapper, exits_after_last_task, .timeout = TEST_TIMEOUT_S)
@@ -1011,16 +682,16 @@ ParameterizedTest(int *index, cli, rejects_usage_error,
 {
 	const struct usage_case *test = &usage_cases[*index];
 	char *argv[6], command[256];
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 	const char *err, *second;
 
 	build_argv(test->args, argv, command, sizeof(command));
 	cr_log_info("%s", command);
 	run_session(session, argv, NULL);
-	err = text_of(&session->err);
-	assert_exit_code(session, 2);
+	err = harness_capture_text(&session->err);
+	harness_session_expect_exit_code(session, 2);
 	cr_assert_eq(session->out.length, 0, "%s printed on stdout: %s",
-		     command, text_of(&session->out));
+		     command, harness_capture_text(&session->out));
 	cr_assert_eq(count_lines(err), 2,
 		     "%s: expected an error and a hint on stderr, got: %s",
 		     command, err);
@@ -1038,7 +709,7 @@ ParameterizedTest(int *index, cli, rejects_usage_error,
 			  "%s: the error does not name %s: %s", command,
 			  test->names, err);
 	}
-	end_session(session);
+	harness_session_end(session);
 }
 
 struct help_case {
@@ -1062,50 +733,50 @@ ParameterizedTestParameters(cli, prints_help)
 ParameterizedTest(int *index, cli, prints_help, .timeout = TEST_TIMEOUT_S)
 {
 	char *argv[6], command[256];
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 
 	build_argv(help_cases[*index].args, argv, command, sizeof(command));
 	cr_log_info("%s", command);
 	run_session(session, argv, NULL);
-	assert_exit_code(session, 0);
-	cr_assert_eq(strncmp(text_of(&session->out), "Usage:", 6), 0,
-		     "%s: stdout does not start with 'Usage:': %s", command,
-		     text_of(&session->out));
+	harness_session_expect_exit_code(session, 0);
+	cr_assert_eq(strncmp(harness_capture_text(&session->out), "Usage:", 6),
+		     0, "%s: stdout does not start with 'Usage:': %s", command,
+		     harness_capture_text(&session->out));
 	cr_assert_eq(session->err.length, 0, "%s printed on stderr: %s",
-		     command, text_of(&session->err));
-	end_session(session);
+		     command, harness_capture_text(&session->err));
+	harness_session_end(session);
 }
 
 Test(cli, prints_version, .timeout = TEST_TIMEOUT_S)
 {
 	char *argv[] = { nativemon_path(), "--version", NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 	const char *out;
 
 	run_session(session, argv, NULL);
-	out = text_of(&session->out);
-	assert_exit_code(session, 0);
+	out = harness_capture_text(&session->out);
+	harness_session_expect_exit_code(session, 0);
 	cr_assert_eq(strncmp(out, "nativemon ", 10), 0,
 		     "stdout does not start with 'nativemon ': %s", out);
 	cr_assert(out[10] >= '0' && out[10] <= '9',
 		  "no version number after 'nativemon ': %s", out);
 	cr_assert_eq(count_lines(out), 1, "expected one line: %s", out);
-	end_session(session);
+	harness_session_end(session);
 }
 
 Test(cli, passes_command_options, .timeout = TEST_TIMEOUT_S)
 {
 	char *argv[] = { nativemon_path(), "run", "ls", "-l", "/", NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 	const char *out;
 
 	run_session(session, argv, NULL);
-	out = text_of(&session->out);
-	assert_exit_code(session, 0);
+	out = harness_capture_text(&session->out);
+	harness_session_expect_exit_code(session, 0);
 	/* Only `ls -l` starts with this line; `-l /` as --log would fail. */
 	cr_assert_eq(strncmp(out, "total ", 6), 0,
 		     "ls did not get -l: stdout is: %s", out);
-	end_session(session);
+	harness_session_end(session);
 }
 
 Test(cli, rejects_unwritable_log, .timeout = TEST_TIMEOUT_S)
@@ -1113,7 +784,7 @@ Test(cli, rejects_unwritable_log, .timeout = TEST_TIMEOUT_S)
 	char log[PATH_MAX], marker[PATH_MAX];
 	char *argv[] = { nativemon_path(), "run", "--log", log, "--",
 			 "touch", marker, NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 	struct stat st;
 	const char *err;
 
@@ -1122,13 +793,13 @@ Test(cli, rejects_unwritable_log, .timeout = TEST_TIMEOUT_S)
 	scratch_path("marker", marker, sizeof(marker));
 
 	run_session(session, argv, NULL);
-	err = text_of(&session->err);
-	assert_exit_code(session, 125);
-	cr_assert_eq(count_lines_with(err, log), 1,
+	err = harness_capture_text(&session->err);
+	harness_session_expect_exit_code(session, 125);
+	cr_assert_eq(harness_count_lines_with(err, log), 1,
 		     "no error line names %s; stderr: %s", log, err);
 	cr_assert_neq(stat(marker, &st), 0,
 		      "the command ran although the log could not be opened");
-	end_session(session);
+	harness_session_end(session);
 }
 
 /* What the command inherits. */
@@ -1157,9 +828,9 @@ ParameterizedTest(int *index, wrapper, keeps_signal_mask,
 	char *argv[] = { nativemon_path(), "run", "--quiet", "--",
 			 target_path("wrap_sigmask", target, sizeof(target)),
 			 NULL };
-	struct session_options options = { 0 };
+	struct harness_session_options options = { 0 };
 	unsigned long long expected = 0, seen;
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -1170,14 +841,16 @@ ParameterizedTest(int *index, wrapper, keeps_signal_mask,
 	options.mask = &mask;
 
 	run_session(session, argv, &options);
-	assert_exit_code(session, 0);
-	cr_assert_eq(sscanf(text_of(&session->out), "SigBlk: %llx", &seen), 1,
-		     "wrap_sigmask printed: %s", text_of(&session->out));
+	harness_session_expect_exit_code(session, 0);
+	cr_assert_eq(sscanf(harness_capture_text(&session->out), "SigBlk: %llx",
+			    &seen),
+		     1, "wrap_sigmask printed: %s",
+		     harness_capture_text(&session->out));
 	cr_assert_eq(seen, expected,
 		     "the command started with SigBlk %016llx, nativemon "
 		     "with %016llx",
 		     seen, expected);
-	end_session(session);
+	harness_session_end(session);
 }
 
 ParameterizedTestParameters(wrapper, leaks_no_descriptors)
@@ -1194,7 +867,7 @@ ParameterizedTest(int *with_log, wrapper, leaks_no_descriptors,
 	char *argv[] = { nativemon_path(), "run", "--log", log, "--",
 			 target_path("wrap_fds", target, sizeof(target)),
 			 NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 
 	if (*with_log) {
 		make_scratch_dir();
@@ -1206,11 +879,11 @@ ParameterizedTest(int *with_log, wrapper, leaks_no_descriptors,
 	cr_log_info("%s", *with_log ? "with --log" : "without --log");
 
 	run_session(session, argv, NULL);
-	assert_exit_code(session, 0);
-	cr_assert_str_eq(text_of(&session->out), "0 1 2\n",
+	harness_session_expect_exit_code(session, 0);
+	cr_assert_str_eq(harness_capture_text(&session->out), "0 1 2\n",
 			 "the command started with these descriptors open: %s",
-			 text_of(&session->out));
-	end_session(session);
+			 harness_capture_text(&session->out));
+	harness_session_end(session);
 }
 
 /* Load and races. */
@@ -1219,11 +892,11 @@ Test(wrapper, survives_exec_storm, .timeout = TEST_TIMEOUT_S)
 {
 	char *argv[] = { nativemon_path(), "run", "--quiet", "--", "sh", "-c",
 			 "for i in $(seq 200); do /bin/true; done", NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 
 	run_session(session, argv, NULL);
-	assert_exit_code(session, 0);
-	end_session(session);
+	harness_session_expect_exit_code(session, 0);
+	harness_session_end(session);
 }
 
 Test(wrapper, survives_concurrent_execs, .timeout = TEST_TIMEOUT_S)
@@ -1232,11 +905,11 @@ Test(wrapper, survives_concurrent_execs, .timeout = TEST_TIMEOUT_S)
 	char *argv[] = { nativemon_path(), "run", "--quiet", "--",
 			 target_path("wrap_forks", target, sizeof(target)),
 			 "50", NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 
 	run_session(session, argv, NULL);
-	assert_exit_code(session, 0);
-	end_session(session);
+	harness_session_expect_exit_code(session, 0);
+	harness_session_end(session);
 }
 
 /*
@@ -1252,20 +925,20 @@ Test(wrapper, survives_exit_during_calls, .timeout = 60)
 	char *argv[] = { nativemon_path(), "run", "--quiet", "--",
 			 target_path("wrap_dying", target, sizeof(target)),
 			 "37", NULL };
-	struct session *session = &test_session;
+	struct harness_session *session = &test_session;
 
 	for (int run = 1; run <= DYING_RUNS; run++) {
 		const char *err;
 
 		run_session(session, argv, NULL);
-		err = text_of(&session->err);
+		err = harness_capture_text(&session->err);
 		cr_log_info("run %d", run);
-		assert_exit_code(session, 37);
+		harness_session_expect_exit_code(session, 37);
 		/* nativemon reports failed receives and responses with it. */
-		cr_assert_eq(count_lines_with(err, "notification"), 0,
+		cr_assert_eq(harness_count_lines_with(err, "notification"), 0,
 			     "run %d: nativemon reported a notification error: "
 			     "%s",
 			     run, err);
-		end_session(session);
+		harness_session_end(session);
 	}
 }
