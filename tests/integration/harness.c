@@ -17,6 +17,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,18 +444,26 @@ size_t harness_count_lines_with(const char *text, const char *needle)
 	return count;
 }
 
-/* Returns $XDG_CACHE_HOME, or $HOME/.cache created if missing. */
+/*
+ * Returns $XDG_CACHE_HOME, or .cache in the home directory ($HOME, else the
+ * password database's), created if missing.
+ */
 static char *default_scratch_parent(void)
 {
 	const char *cache = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
+	struct passwd *user;
 	char *parent;
 
 	if (cache && cache[0] == '/')
 		return strdup(cache);
+	if (!home || home[0] != '/') {
+		user = getpwuid(getuid());
+		home = user ? user->pw_dir : NULL;
+	}
 	cr_assert(home && home[0] == '/',
-		  "neither XDG_CACHE_HOME nor HOME is an absolute path; set "
-		  "one to a writable directory outside /tmp");
+		  "no home directory: set XDG_CACHE_HOME or HOME to a writable "
+		  "directory outside /tmp");
 	cr_assert(asprintf(&parent, "%s/.cache", home) > 0, "out of memory");
 	if (mkdir(parent, 0700) < 0)
 		cr_assert(errno == EEXIST, "cannot create %s: %s", parent,
