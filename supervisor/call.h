@@ -16,8 +16,11 @@
 #include "proc.h"
 #include "target.h"
 
-/* An exec of a memfd yields exec and fileless-exec, plus origin events. */
-#define CALL_FINDINGS_MAX 4
+/*
+ * The most one call yields: exec and fileless-exec found after an exec,
+ * direct-syscall, module-load and native-api, with room to spare.
+ */
+#define CALL_FINDINGS_MAX 6
 
 struct finding {
 	enum policy_event event;
