@@ -17,8 +17,9 @@
 #include "target.h"
 
 /*
- * The most one call yields: exec and fileless-exec found after an exec,
- * direct-syscall, module-load and native-api, with room to spare.
+ * The maximum number of findings of one call. A call yields at most five:
+ * exec and fileless-exec found after an exec, direct-syscall, module-load
+ * and native-api.
  */
 #define CALL_FINDINGS_MAX 6
 

@@ -195,7 +195,10 @@ void harness_test_observe(struct harness_test *test,
 			  const struct harness_options *options,
 			  char *const command[]);
 
-/* User and group id (nobody and nogroup) for unprivileged runs as root. */
+/*
+ * User and group id of unprivileged runs as root: the `nobody` user and
+ * the `nogroup` group.
+ */
 #define HARNESS_UNPRIVILEGED_ID 65534
 
 /*

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A system call made with a `syscall` instruction that is compiled into the
- * program including this header, so the kernel sees an instruction pointer
- * inside that program instead of inside libc.
+ * program including this header, so the kernel reports an instruction
+ * pointer inside that program instead of inside libc.
  */
 #ifndef NATIVEMON_TARGETS_RAW_SYSCALL_H
 #define NATIVEMON_TARGETS_RAW_SYSCALL_H

@@ -180,7 +180,7 @@ Test(event_text, escapes_code_points_above_unicode)
 
 /*
  * The four characters "\xff" and the byte 0xff give the same JSON string,
- * so only event_text_needs_escape() tells a reader which one it was.
+ * so only event_text_needs_escape() shows a reader which one it was.
  */
 Test(event_text, flags_only_the_invalid_byte)
 {
