@@ -252,23 +252,43 @@ static void wait_command(void)
 		pause();
 }
 
+/* The same watch set as nativemon's default, so both filters match. */
+static struct policy *load_default_policy(void)
+{
+	struct policy_diagnostics diagnostics;
+	struct policy *policy = policy_new();
+	int err;
+
+	if (!policy)
+		fail("cannot load the default policy", ENOMEM);
+	policy_diagnostics_init(&diagnostics);
+	err = policy_load_default(policy, &diagnostics);
+	policy_diagnostics_fini(&diagnostics);
+	if (err < 0)
+		fail("cannot load the default policy", -err);
+	return policy;
+}
+
 int main(int argc, char **argv)
 {
 	struct options options = { 0 };
 	struct counters counters = { 0 };
 	struct filter_program program;
 	struct launch launch;
-	const char *bad_name;
+	const struct policy_watch *bad_watch;
+	struct policy *policy;
 	sigset_t child_mask;
 	int err;
 
 	parse_options(argc, argv, &options);
-	err = filter_build(policy_default(), &program, &bad_name);
-	if (err < 0 && bad_name)
-		fprintf(stderr, "bare_supervisor: libseccomp does not know "
-				"the watched syscall %s\n", bad_name);
+	policy = load_default_policy();
+	err = filter_build(policy, &program, &bad_watch);
+	if (err < 0 && bad_watch)
+		fprintf(stderr, "bare_supervisor: libseccomp rejected the "
+				"watch of %s\n", bad_watch->syscall);
 	if (err < 0)
 		fail("cannot build the seccomp filter", -err);
+	policy_free(policy);
 	sigprocmask(SIG_SETMASK, NULL, &child_mask);
 	/*
 	 * no_new_privs changes nothing that the benchmarks measure, and it

@@ -1,79 +1,89 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Rule matching and the names of the policy's enumerations. Rules are tried
- * in order and the first match decides, so specific rules come before
- * general ones.
+ * The policy object and rule matching. Rules are tried in order and the
+ * first match decides, so specific rules come before general ones.
  */
-#include "policy.h"
+#include "policy/internal.h"
 
 #include <fnmatch.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char *const origin_kind_names[ORIGIN_KIND_COUNT] = {
-	[ORIGIN_UNKNOWN] = "unknown",
-	[ORIGIN_LIBC] = "libc",
-	[ORIGIN_LOADER] = "loader",
-	[ORIGIN_VDSO] = "vdso",
-	[ORIGIN_EXECUTABLE] = "executable",
-	[ORIGIN_LIBRARY] = "library",
-	[ORIGIN_ANONYMOUS] = "anonymous",
-	[ORIGIN_HEAP] = "heap",
-	[ORIGIN_STACK] = "stack",
-	[ORIGIN_MEMFD] = "memfd",
-	[ORIGIN_DELETED] = "deleted",
-};
-
-static const char *const event_names[EVENT_COUNT] = {
-	[EVENT_NATIVE_API] = "native-api",
-	[EVENT_DIRECT_SYSCALL] = "direct-syscall",
-	[EVENT_UNBACKED_CALLER] = "unbacked-caller",
-	[EVENT_NON_NATIVE_ABI] = "non-native-abi",
-	[EVENT_FILELESS_EXEC] = "fileless-exec",
-	[EVENT_MODULE_LOAD] = "module-load",
-	[EVENT_STACK_PIVOT] = "stack-pivot",
-	[EVENT_EXEC] = "exec",
-};
-
-const char *origin_kind_name(enum origin_kind kind)
+void policy_diagnostics_init(struct policy_diagnostics *diagnostics)
 {
-	if ((unsigned int)kind >= ORIGIN_KIND_COUNT)
-		return "unknown";
-	return origin_kind_names[kind];
+	memset(diagnostics, 0, sizeof(*diagnostics));
 }
 
-const char *abi_name(enum abi abi)
+void policy_diagnostics_fini(struct policy_diagnostics *diagnostics)
 {
-	switch (abi) {
-	case ABI_X86_64:
-		return "x86_64";
-	case ABI_I386:
-		return "i386";
-	case ABI_X32:
-		return "x32";
-	default:
-		return "unknown";
+	for (size_t i = 0; i < diagnostics->count; i++) {
+		free(diagnostics->items[i].file);
+		free(diagnostics->items[i].message);
 	}
+	free(diagnostics->items);
+	policy_diagnostics_init(diagnostics);
 }
 
-const char *policy_event_name(enum policy_event event)
+struct policy *policy_new(void)
 {
-	if ((unsigned int)event >= EVENT_COUNT)
-		return "unknown";
-	return event_names[event];
+	return calloc(1, sizeof(struct policy));
 }
 
-const char *policy_action_name(enum policy_action action)
+void free_list(char **members)
 {
-	switch (action) {
-	case POLICY_ALLOW:
-		return "allow";
-	case POLICY_LOG:
-		return "log";
-	case POLICY_ALERT:
-		return "alert";
-	default:
-		return "unknown";
-	}
+	if (!members)
+		return;
+	for (char **member = members; *member; member++)
+		free(*member);
+	free(members);
+}
+
+size_t list_length(char *const *members)
+{
+	size_t length = 0;
+
+	while (members && members[length])
+		length++;
+	return length;
+}
+
+void policy_rule_fini(struct policy_rule *rule)
+{
+	free(rule->id);
+	free(rule->name);
+	free(rule->techniques);
+	free_list(rule->syscalls);
+	free_list(rule->modules);
+	free_list(rule->callers);
+	free_list(rule->paths);
+	free_list(rule->exes);
+	free_list(rule->ancestors);
+	free(rule->uids);
+	memset(rule, 0, sizeof(*rule));
+}
+
+void policy_free(struct policy *policy)
+{
+	if (!policy)
+		return;
+
+	for (size_t i = 0; i < policy->rule_count; i++)
+		policy_rule_fini(&policy->rules[i]);
+	free(policy->rules);
+	for (size_t i = 0; i < policy->watch_count; i++)
+		free(policy->watches[i].syscall);
+	free(policy->watches);
+	for (size_t i = 0; i < policy->file_count; i++)
+		free(policy->files[i]);
+	free(policy->files);
+	free(policy);
+}
+
+enum policy_mode policy_effective_mode(const struct policy *policy)
+{
+	if (policy->mode == POLICY_MODE_UNSET)
+		return POLICY_MODE_ENFORCE;
+	return policy->mode;
 }
 
 static bool matches_tristate(enum policy_tristate want, bool value)
@@ -81,12 +91,12 @@ static bool matches_tristate(enum policy_tristate want, bool value)
 	return want == POLICY_ANY || (want == POLICY_YES) == value;
 }
 
-static bool matches_kind(uint32_t kinds, enum origin_kind kind)
+static bool matches_bit(uint32_t bits, unsigned int value)
 {
-	return kinds == 0 || (kinds & ORIGIN_BIT(kind)) != 0;
+	return bits == 0 || (value < 32 && (bits & (1u << value)) != 0);
 }
 
-static bool matches_name(const char *const *names, const char *name)
+static bool matches_name(char *const *names, const char *name)
 {
 	if (!names)
 		return true;
@@ -99,7 +109,7 @@ static bool matches_name(const char *const *names, const char *name)
 	return false;
 }
 
-static bool matches_glob(const char *const *globs, const char *path)
+static bool matches_glob(char *const *globs, const char *path)
 {
 	if (!globs)
 		return true;
@@ -112,26 +122,73 @@ static bool matches_glob(const char *const *globs, const char *path)
 	return false;
 }
 
+/* Any ancestor matching any of the globs is enough. */
+static bool matches_ancestors(char *const *globs,
+			      const struct policy_facts *facts)
+{
+	if (!globs)
+		return true;
+	for (size_t i = 0; i < facts->ancestor_count; i++) {
+		if (facts->ancestors[i] &&
+		    matches_glob(globs, facts->ancestors[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool matches_uid(const struct policy_rule *rule,
+			const struct policy_facts *facts)
+{
+	if (rule->uid_count == 0)
+		return true;
+	if (!facts->uid_known)
+		return false;
+	for (size_t i = 0; i < rule->uid_count; i++) {
+		if (rule->uids[i] == facts->uid)
+			return true;
+	}
+	return false;
+}
+
+/* The matchers on the call itself, which cost no /proc read. */
+static bool matches_call(const struct policy_rule *rule,
+			 const struct policy_facts *facts)
+{
+	return rule->event == facts->event &&
+	       matches_name(rule->syscalls, facts->syscall) &&
+	       matches_bit(rule->abis, facts->abi) &&
+	       matches_bit(rule->origins, facts->origin) &&
+	       matches_glob(rule->modules, facts->module) &&
+	       matches_tristate(rule->libc_mapped, facts->libc_mapped) &&
+	       matches_tristate(rule->program_abi, facts->program_abi);
+}
+
+/* The matchers on the loaded or executed file. */
+static bool matches_file(const struct policy_rule *rule,
+			 const struct policy_facts *facts)
+{
+	return matches_bit(rule->file_kinds, facts->file_kind) &&
+	       matches_glob(rule->paths, facts->path) &&
+	       matches_tristate(rule->writable_dir,
+				facts->path_in_writable_dir) &&
+	       matches_tristate(rule->path_unknown, facts->path_unknown);
+}
+
+/* The matchers on the calling process. */
+static bool matches_process(const struct policy_rule *rule,
+			    const struct policy_facts *facts)
+{
+	return matches_glob(rule->exes, facts->exe) &&
+	       matches_glob(rule->callers, facts->caller) &&
+	       matches_uid(rule, facts) &&
+	       matches_ancestors(rule->ancestors, facts);
+}
+
 bool policy_rule_matches(const struct policy_rule *rule,
 			 const struct policy_facts *facts)
 {
-	if (rule->event != facts->event)
-		return false;
-	if (!matches_name(rule->syscalls, facts->syscall))
-		return false;
-	if (!matches_kind(rule->origins, facts->origin))
-		return false;
-	if (!matches_kind(rule->file_kinds, facts->file_kind))
-		return false;
-	if (!matches_glob(rule->paths, facts->path))
-		return false;
-	if (!matches_tristate(rule->writable_dir, facts->path_in_writable_dir))
-		return false;
-	if (!matches_tristate(rule->path_unknown, facts->path_unknown))
-		return false;
-	if (!matches_tristate(rule->program_abi, facts->program_abi))
-		return false;
-	return matches_tristate(rule->libc_mapped, facts->libc_mapped);
+	return matches_call(rule, facts) && matches_file(rule, facts) &&
+	       matches_process(rule, facts);
 }
 
 const struct policy_rule *policy_match(const struct policy *policy,

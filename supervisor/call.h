@@ -23,6 +23,15 @@
  */
 #define CALL_FINDINGS_MAX 6
 
+/* What happens to the syscall, written as nativemon.verdict. */
+enum call_verdict {
+	VERDICT_ALLOW,	    /* the call runs */
+	VERDICT_DENY,	    /* the call fails with deny_errno */
+	VERDICT_KILL,	    /* the calling process is killed */
+	VERDICT_WOULD_DENY, /* monitor mode: a deny rule matched */
+	VERDICT_WOULD_KILL, /* monitor mode: a kill rule matched */
+};
+
 struct finding {
 	enum policy_event event;
 	const struct policy_rule *rule;
@@ -37,6 +46,15 @@ struct finding {
 	json_t *record;
 	char fold_key[TARGET_PATH_MAX + 128]; /* empty: never folded */
 	char summary[1024];		      /* empty: no stderr line */
+};
+
+/* Ancestors' executables, parent first, read when a rule needs them. */
+#define ANCESTRY_MAX 16
+
+struct ancestry {
+	char *exes[ANCESTRY_MAX]; /* point into buffer */
+	size_t count;
+	char buffer[ANCESTRY_MAX][TARGET_PATH_MAX];
 };
 
 struct call {
@@ -60,6 +78,15 @@ struct call {
 
 	struct finding findings[CALL_FINDINGS_MAX];
 	size_t finding_count;
+
+	/* Read only when a rule of the policy uses them. */
+	bool uid_known;
+	uid_t uid;
+	struct ancestry *ancestry; /* the monitor's; NULL when not read */
+
+	/* From the strongest rule over all findings; see judge(). */
+	enum call_verdict verdict;
+	int deny_errno; /* positive; for DENY and KILL */
 };
 
 #endif

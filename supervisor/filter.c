@@ -21,16 +21,16 @@
 #endif
 
 /* Adds one notify rule per set bit: libseccomp compares masks for equality. */
-static int add_mask_any_rules(scmp_filter_ctx ctx, int nr,
+static int add_mask_any_rules(scmp_filter_ctx ctx,
 			      const struct policy_watch *watch)
 {
 	for (unsigned int bit = 0; bit < 64; bit++) {
 		uint64_t flag = UINT64_C(1) << bit;
 		int err;
 
-		if (!(watch->value & flag))
+		if (!(watch->mask & flag))
 			continue;
-		err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+		err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, watch->nr, 1,
 				       SCMP_CMP(watch->arg, SCMP_CMP_MASKED_EQ,
 						flag, flag));
 		if (err < 0)
@@ -39,16 +39,78 @@ static int add_mask_any_rules(scmp_filter_ctx ctx, int nr,
 	return 0;
 }
 
+static enum scmp_compare scmp_operator(enum policy_compare compare)
+{
+	switch (compare) {
+	case POLICY_NE:
+		return SCMP_CMP_NE;
+	case POLICY_LT:
+		return SCMP_CMP_LT;
+	case POLICY_LE:
+		return SCMP_CMP_LE;
+	case POLICY_GT:
+		return SCMP_CMP_GT;
+	case POLICY_GE:
+		return SCMP_CMP_GE;
+	default:
+		return SCMP_CMP_EQ;
+	}
+}
+
 static int add_watch(scmp_filter_ctx ctx, const struct policy_watch *watch)
 {
-	int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE,
-						   watch->syscall);
+	switch (watch->compare) {
+	case POLICY_ALWAYS:
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, watch->nr, 0);
+	case POLICY_MASK_ANY:
+		return add_mask_any_rules(ctx, watch);
+	case POLICY_MASK_EQ:
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, watch->nr, 1,
+					SCMP_CMP(watch->arg, SCMP_CMP_MASKED_EQ,
+						 watch->mask, watch->value));
+	default:
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, watch->nr, 1,
+					SCMP_CMP(watch->arg,
+						 scmp_operator(watch->compare),
+						 watch->value));
+	}
+}
 
-	if (nr == __NR_SCMP_ERROR)
-		return -ENOENT;
-	if (watch->compare == POLICY_ALWAYS)
-		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
-	return add_mask_any_rules(ctx, nr, watch);
+/*
+ * Builds the libseccomp context of the policy's watch set. On failure
+ * *bad_watch names the watch libseccomp rejected, if any.
+ */
+static int build_context(const struct policy *policy, scmp_filter_ctx *out,
+			 const struct policy_watch **bad_watch)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int err;
+
+	*bad_watch = NULL;
+	if (!ctx)
+		return -ENOMEM;
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
+	if (err < 0)
+		goto fail;
+	/* The child decides on no_new_privs itself, before it installs. */
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (err < 0)
+		goto fail;
+	for (size_t i = 0; i < policy->watch_count; i++) {
+		err = add_watch(ctx, &policy->watches[i]);
+		/* A condition under an unconditional watch adds nothing. */
+		if (err == -EEXIST)
+			continue;
+		if (err < 0) {
+			*bad_watch = &policy->watches[i];
+			goto fail;
+		}
+	}
+	*out = ctx;
+	return 0;
+fail:
+	seccomp_release(ctx);
+	return err;
 }
 
 static int export_program(scmp_filter_ctx ctx, struct filter_program *program)
@@ -84,34 +146,33 @@ out:
 }
 
 int filter_build(const struct policy *policy, struct filter_program *program,
-		 const char **bad_name)
+		 const struct policy_watch **bad_watch)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	scmp_filter_ctx ctx;
 	int err;
 
 	memset(program, 0, sizeof(*program));
-	*bad_name = NULL;
-	if (!ctx)
-		return -ENOMEM;
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
+	err = build_context(policy, &ctx, bad_watch);
 	if (err < 0)
-		goto out;
-	/* The child decides on no_new_privs itself, before it installs. */
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (err < 0)
-		goto out;
-	for (size_t i = 0; i < policy->watch_count; i++) {
-		err = add_watch(ctx, &policy->watches[i]);
-		if (err < 0) {
-			*bad_name = policy->watches[i].syscall;
-			goto out;
-		}
-	}
+		return err;
 	err = export_program(ctx, program);
-out:
 	seccomp_release(ctx);
 	if (err < 0)
 		filter_program_fini(program);
+	return err;
+}
+
+int filter_print(const struct policy *policy, int fd,
+		 const struct policy_watch **bad_watch)
+{
+	scmp_filter_ctx ctx;
+	int err;
+
+	err = build_context(policy, &ctx, bad_watch);
+	if (err < 0)
+		return err;
+	err = seccomp_export_pfc(ctx, fd);
+	seccomp_release(ctx);
 	return err;
 }
 

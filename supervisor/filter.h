@@ -17,13 +17,22 @@ struct filter_program {
 };
 
 /*
- * Builds the BPF program: watched syscalls of the native ABI, and every
- * syscall of another ABI, return SECCOMP_RET_USER_NOTIF; everything else is
- * allowed. Returns 0 or a negative errno; *bad_name is set to a watch-set
- * name libseccomp does not know.
+ * Builds the BPF program: watched syscalls of the native ABI whose
+ * argument conditions hold, and every syscall of another ABI, return
+ * SECCOMP_RET_USER_NOTIF; everything else is allowed. Returns 0 or a
+ * negative errno; *bad_watch is set to the watch libseccomp rejected, if
+ * one was.
  */
 int filter_build(const struct policy *policy, struct filter_program *program,
-		 const char **bad_name);
+		 const struct policy_watch **bad_watch);
+
+/*
+ * Writes the filter that filter_build() would make to fd as libseccomp's
+ * readable pseudo filter code. Returns 0 or a negative errno, with
+ * *bad_watch as filter_build() sets it.
+ */
+int filter_print(const struct policy *policy, int fd,
+		 const struct policy_watch **bad_watch);
 
 void filter_program_fini(struct filter_program *program);
 

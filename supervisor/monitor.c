@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Notification handling. Every notification gets exactly one CONTINUE
- * response, on every path, after the analysis, because the default policy
- * observes and never changes the target's behaviour. Facts read from /proc or target memory are
- * used only if the notification is still valid after reading them, because
- * a dead thread's id may already belong to another process.
+ * Notification handling. Every notification gets exactly one response, on
+ * every path: CONTINUE unless a deny or kill rule decided otherwise. Facts
+ * read from /proc or target memory are used only if the notification is
+ * still valid after reading them, because a dead thread's id may already
+ * belong to another process. Deny and kill are therefore carried out only
+ * after that final check, on facts read before it.
  */
 #include "monitor.h"
 
@@ -16,9 +17,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "abi.h"
 #include "log.h"
+#include "procfs.h"
 #include "record.h"
 #include "target.h"
 
@@ -31,6 +34,7 @@ int monitor_init(struct monitor *monitor, int listener,
 	memset(monitor, 0, sizeof(*monitor));
 	monitor->listener = listener;
 	monitor->policy = policy;
+	monitor->mode = policy_effective_mode(policy);
 	monitor->sink = sink;
 	proc_table_init(&monitor->processes);
 	return notify_buffers_init(&monitor->buffers);
@@ -358,8 +362,69 @@ static void analyze(struct monitor *monitor, struct call *call)
 	else if (!is_libc_or_kernel(call->origin) && !call->origin_unreadable)
 		add_finding(call, EVENT_DIRECT_SYSCALL);
 	inspect_syscall(call);
-	if (call->abi == ABI_X86_64)
-		add_finding(call, EVENT_NATIVE_API);
+	/* Every ABI, so that `deny syscall ptrace` also stops int 0x80. */
+	add_finding(call, EVENT_NATIVE_API);
+}
+
+/*
+ * Reads the executables of the caller's ancestors, parent first, up to the
+ * process that nativemon started.
+ *
+ * NOTE: the chain comes from the parent pids in /proc, so an intermediate
+ * process that already exited (a shell that forked and quit) is missing:
+ * its children were reparented to nativemon.
+ */
+static void read_ancestry(struct call *call, struct ancestry *ancestry)
+{
+	pid_t pid = call->tgid, supervisor = getpid();
+	struct procfs_stat stat;
+	char path[64];
+
+	ancestry->count = 0;
+	call->ancestry = ancestry;
+	while (ancestry->count < ANCESTRY_MAX) {
+		if (procfs_read_stat(pid, &stat) < 0 || stat.ppid <= 1 ||
+		    stat.ppid == supervisor)
+			return;
+		pid = stat.ppid;
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+		if (procfs_readlink(path, ancestry->buffer[ancestry->count],
+				    sizeof(ancestry->buffer[0])) < 0)
+			return;
+		ancestry->exes[ancestry->count] =
+			ancestry->buffer[ancestry->count];
+		ancestry->count++;
+	}
+}
+
+/*
+ * Reads the costly facts that some rule of the policy uses, once per call.
+ * The uid is the real uid, as user.id in events.
+ */
+static void read_needed_facts(struct monitor *monitor, struct call *call)
+{
+	unsigned int needs = monitor->policy->needs;
+	pid_t tgid;
+
+	if (needs & POLICY_NEEDS_UID)
+		call->uid_known =
+			procfs_read_status(call->tid, &tgid, &call->uid) == 0;
+	if (needs & POLICY_NEEDS_ANCESTRY)
+		read_ancestry(call, &monitor->ancestry);
+}
+
+/*
+ * The caller is the first frame outside libc and the loader. Without
+ * stacks only a syscall issued outside them names its caller: the module
+ * that holds the instruction.
+ *
+ * TODO: unwind calls made through libc to find the caller frame there.
+ */
+static const char *caller_module(const struct call *call)
+{
+	if (!call->has_module || is_libc_or_kernel(call->origin))
+		return NULL;
+	return call->module;
 }
 
 static void fill_facts(const struct call *call, const struct finding *finding,
@@ -371,7 +436,14 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 	facts->syscall = call->name;
 	facts->origin = call->origin;
 	facts->module = call->has_module ? call->module : NULL;
+	facts->caller = caller_module(call);
 	facts->exe = call->process->exe_path;
+	facts->uid_known = call->uid_known;
+	facts->uid = call->uid;
+	if (call->ancestry) {
+		facts->ancestors = (const char *const *)call->ancestry->exes;
+		facts->ancestor_count = call->ancestry->count;
+	}
 	facts->libc_mapped = call->process->libc_mapped;
 	facts->program_abi = call->abi == call->process->exe_abi;
 	if (finding->has_file) {
@@ -384,11 +456,41 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 }
 
 /*
- * Judges each finding and builds the records of those the policy keeps.
- * A record that the sink would fold is not built: it would be dropped.
+ * Sets the call's verdict from the strongest action among its findings'
+ * rules; among deny rules, the first one's errno applies.
+ */
+static void decide(const struct monitor *monitor, struct call *call)
+{
+	enum policy_action strongest = POLICY_ALLOW;
+	bool monitoring = monitor->mode == POLICY_MODE_MONITOR;
+
+	for (size_t i = 0; i < call->finding_count; i++) {
+		const struct policy_rule *rule = call->findings[i].rule;
+
+		if (!rule || rule->action <= strongest)
+			continue;
+		strongest = rule->action;
+		call->deny_errno = rule->deny_errno;
+	}
+	if (strongest == POLICY_KILL) {
+		call->verdict = monitoring ? VERDICT_WOULD_KILL : VERDICT_KILL;
+		/* The call must not run even if the kill fails. */
+		call->deny_errno = EPERM;
+	} else if (strongest == POLICY_DENY) {
+		call->verdict = monitoring ? VERDICT_WOULD_DENY : VERDICT_DENY;
+	}
+	if (call->deny_errno <= 0)
+		call->deny_errno = EPERM;
+}
+
+/*
+ * Judges each finding, decides the call's verdict and builds the records
+ * of the findings the policy keeps. A record that the sink would fold is
+ * not built: it would be dropped.
  */
 static void judge(struct monitor *monitor, struct call *call)
 {
+	read_needed_facts(monitor, call);
 	for (size_t i = 0; i < call->finding_count; i++) {
 		struct finding *finding = &call->findings[i];
 		struct policy_facts facts;
@@ -397,6 +499,11 @@ static void judge(struct monitor *monitor, struct call *call)
 		finding->rule = policy_match(monitor->policy, &facts);
 		finding->reported = finding->rule &&
 				finding->rule->action != POLICY_ALLOW;
+	}
+	decide(monitor, call);
+	for (size_t i = 0; i < call->finding_count; i++) {
+		struct finding *finding = &call->findings[i];
+
 		if (!finding->reported)
 			continue;
 		record_fold_key(call, finding);
@@ -446,6 +553,46 @@ static void read_request(const struct seccomp_notif *request, struct call *call)
 	memcpy(call->args, request->data.args, sizeof(call->args));
 }
 
+/*
+ * A denied load never happened, so the module must be judged again when
+ * the process retries it; otherwise the retry would pass as known.
+ */
+static void forget_denied_modules(struct call *call)
+{
+	for (size_t i = 0; i < call->finding_count; i++) {
+		const struct finding *finding = &call->findings[i];
+
+		if (finding->event == EVENT_MODULE_LOAD && finding->has_file)
+			process_forget_module(call->process,
+					      finding->file.st.st_dev,
+					      finding->file.st.st_ino);
+	}
+}
+
+/*
+ * Carries out a deny or kill verdict. Runs after the final validity
+ * check, so every fact the verdict rests on was read while the caller
+ * still waited in this notification, and the kill reaches that caller.
+ */
+static void enforce(struct monitor *monitor, struct call *call)
+{
+	int err;
+
+	if (call->verdict != VERDICT_DENY && call->verdict != VERDICT_KILL)
+		return;
+	forget_denied_modules(call);
+	if (call->verdict == VERDICT_KILL) {
+		err = proc_table_kill(&monitor->processes, call->tid);
+		if (err < 0)
+			log_warn_errno(-err, "cannot kill pid %d (%s) as a kill rule requires; its syscall is denied instead",
+				       (int)call->tgid,
+				       call->process->exe_path
+					       ? call->process->exe_path
+					       : "?");
+	}
+	notify_prepare_error(&monitor->buffers, call->deny_errno);
+}
+
 int monitor_handle_one(struct monitor *monitor)
 {
 	struct notify_buffers *buffers = &monitor->buffers;
@@ -466,6 +613,8 @@ int monitor_handle_one(struct monitor *monitor)
 		judge(monitor, call);
 	/* Everything read above describes the caller only if it still waits. */
 	valid = notify_id_valid(monitor->listener, buffers->request->id);
+	if (valid && call->process)
+		enforce(monitor, call);
 	err = notify_respond(monitor->listener, buffers);
 	if (err < 0 && err != -ENOENT) {
 		monitor->answer_errors++;

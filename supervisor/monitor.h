@@ -17,10 +17,12 @@
 struct monitor {
 	int listener;
 	const struct policy *policy;
+	enum policy_mode mode; /* the policy's, unless the caller overrides */
 	struct event_sink *sink;
 	struct proc_table processes;
 	struct notify_buffers buffers;
 	struct call call; /* of the notification being handled */
+	struct ancestry ancestry; /* of that call, kept out of it to stay small */
 	unsigned long notifications;
 	unsigned long answer_errors;
 };
@@ -31,8 +33,9 @@ int monitor_init(struct monitor *monitor, int listener,
 void monitor_fini(struct monitor *monitor);
 
 /*
- * Receives one notification, responds to it exactly once and emits its
- * events.
+ * Receives one notification, responds to it exactly once (denying the call
+ * or killing the caller when the policy says so and the mode is enforce)
+ * and emits its events.
  * Returns 0, including when the target died meanwhile, or a negative errno
  * when the listener itself failed.
  */

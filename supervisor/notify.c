@@ -85,3 +85,12 @@ void notify_prepare_continue(struct notify_buffers *buffers)
 	buffers->response->id = id;
 	buffers->response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 }
+
+void notify_prepare_error(struct notify_buffers *buffers, int error)
+{
+	uint64_t id = buffers->request->id;
+
+	memset(buffers->response, 0, buffers->response_size);
+	buffers->response->id = id;
+	buffers->response->error = -error;
+}

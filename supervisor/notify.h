@@ -50,4 +50,10 @@ int notify_respond(int listener, struct notify_buffers *buffers);
 /* Fills buffers->response to let the syscall run in the kernel. */
 void notify_prepare_continue(struct notify_buffers *buffers);
 
+/*
+ * Fills buffers->response so that the syscall does not run and fails with
+ * the positive errno error in the caller.
+ */
+void notify_prepare_error(struct notify_buffers *buffers, int error);
+
 #endif

@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,8 +515,9 @@ bool process_add_module(struct process *process, dev_t dev, ino_t inode)
 
 		modules = reallocarray(process->modules, capacity,
 				       sizeof(*modules));
+		/* Reporting a module twice beats never judging it. */
 		if (!modules)
-			return false;
+			return true;
 		process->modules = modules;
 		process->module_capacity = capacity;
 	}
@@ -523,6 +525,41 @@ bool process_add_module(struct process *process, dev_t dev, ino_t inode)
 	process->modules[process->module_count].inode = inode;
 	process->module_count++;
 	return true;
+}
+
+void process_forget_module(struct process *process, dev_t dev, ino_t inode)
+{
+	for (size_t i = 0; i < process->module_count; i++) {
+		if (process->modules[i].dev != dev ||
+		    process->modules[i].inode != inode)
+			continue;
+		process->modules[i] = process->modules[--process->module_count];
+		return;
+	}
+}
+
+int proc_table_kill(struct proc_table *table, pid_t tid)
+{
+	struct thread key = { .tid = tid };
+	struct thread *thread = RB_FIND(thread_tree, &table->threads, &key);
+
+	if (!thread)
+		return -ESRCH;
+	/* The pidfd names this very thread, so a reused tid is never hit. */
+	if (thread->pidfd >= 0) {
+		if (syscall(SYS_pidfd_send_signal, thread->pidfd, SIGKILL, NULL,
+			    0) < 0)
+			return -errno;
+		return 0;
+	}
+	/*
+	 * NOTE: without a pidfd (at the descriptor limit), the tid is only
+	 * known to be the caller's from the validity check just before, so a
+	 * thread that died and whose tid was reused in between would be hit.
+	 */
+	if (syscall(SYS_tgkill, thread->process->tgid, tid, SIGKILL) < 0)
+		return -errno;
+	return 0;
 }
 
 const char *process_cmdline(struct process *process, size_t *length)

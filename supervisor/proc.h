@@ -136,6 +136,19 @@ void process_mark_exec(struct process *process);
  */
 bool process_add_module(struct process *process, dev_t dev, ino_t inode);
 
+/*
+ * Removes a module from the set already reported, so that its next load is
+ * judged again: a denied load never happened.
+ */
+void process_forget_module(struct process *process, dev_t dev, ino_t inode);
+
+/*
+ * Sends SIGKILL to the thread tid's process through the thread's pidfd.
+ * Call it only while tid's notification is known to be valid. Returns 0 or
+ * -errno (-ESRCH when the table has no entry for tid).
+ */
+int proc_table_kill(struct proc_table *table, pid_t tid);
+
 /* Returns the cached command line, reading it on first use. */
 const char *process_cmdline(struct process *process, size_t *length);
 

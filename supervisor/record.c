@@ -81,10 +81,31 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+static const char *const verdict_names[] = {
+	[VERDICT_ALLOW] = "allow",
+	[VERDICT_DENY] = "deny",
+	[VERDICT_KILL] = "kill",
+	[VERDICT_WOULD_DENY] = "would-deny",
+	[VERDICT_WOULD_KILL] = "would-kill",
+};
+
+const char *record_verdict_name(enum call_verdict verdict)
+{
+	if ((unsigned int)verdict >= sizeof(verdict_names) / sizeof(char *))
+		return "unknown";
+	return verdict_names[verdict];
+}
+
+/* deny and kill rules are alerts too, in either mode. */
+static bool is_alert(const struct policy_rule *rule)
+{
+	return rule->action >= POLICY_ALERT;
+}
+
 static void add_event_fields(json_t *record, const struct finding *finding)
 {
 	const struct policy_rule *rule = finding->rule;
-	bool alert = rule->action == POLICY_ALERT;
+	bool alert = is_alert(rule);
 	const char *category = finding->event == EVENT_MODULE_LOAD ? "library"
 								   : "process";
 	char time[32];
@@ -258,14 +279,31 @@ static void format_summary(struct finding *finding, const char *fmt, ...)
 	va_end(args);
 }
 
+/* The first word of a summary: what the rule did, as the user sees it. */
+static const char *summary_action(const struct call *call,
+				  const struct finding *finding)
+{
+	bool monitor = call->verdict == VERDICT_WOULD_DENY ||
+		       call->verdict == VERDICT_WOULD_KILL;
+
+	switch (finding->rule->action) {
+	case POLICY_DENY:
+		return monitor ? "would-deny" : "deny";
+	case POLICY_KILL:
+		return monitor ? "would-kill" : "kill";
+	default:
+		return policy_action_name(finding->rule->action);
+	}
+}
+
 static void write_summary(const struct call *call, struct finding *finding)
 {
-	const char *action = policy_action_name(finding->rule->action);
+	const char *action = summary_action(call, finding);
 	const char *event = policy_event_name(finding->event);
 	const char *program = base_name(call->process->exe_path);
 	const char *name = call->name ? call->name : "?";
 
-	if (finding->rule->action != POLICY_ALERT)
+	if (!is_alert(finding->rule))
 		return;
 	if (finding->has_file) {
 		format_summary(finding, "%s %s %s (pid %d %s)", action, event,
@@ -328,7 +366,10 @@ void record_build(const struct call *call, struct finding *finding)
 		add_syscall_fields(record, call);
 	add_file_fields(record, finding);
 	event_set(record, "nativemon.verdict",
-		  json_string(rule->action == POLICY_ALERT ? "alert" : "allow"));
+		  json_string(record_verdict_name(call->verdict)));
+	if (call->verdict == VERDICT_DENY && strerrorname_np(call->deny_errno))
+		event_set(record, "nativemon.errno",
+			  json_string(strerrorname_np(call->deny_errno)));
 	finding->record = record;
 	write_summary(call, finding);
 }

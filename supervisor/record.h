@@ -21,4 +21,7 @@ void record_build(const struct call *call, struct finding *finding);
  */
 void record_fold_key(const struct call *call, struct finding *finding);
 
+/* Returns the name of a verdict as nativemon.verdict writes it. */
+const char *record_verdict_name(enum call_verdict verdict);
+
 #endif

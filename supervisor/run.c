@@ -85,14 +85,14 @@ static int setup_signals(struct supervisor *supervisor, sigset_t *original)
 static int prepare(struct supervisor *supervisor,
 		   const struct run_options *options, sigset_t *original)
 {
-	const char *bad_name;
+	const struct policy_watch *bad_watch;
 	int err;
 
-	err = filter_build(policy_default(), &supervisor->program, &bad_name);
+	err = filter_build(options->policy, &supervisor->program, &bad_watch);
 	if (err < 0) {
 		log_error_errno(-err, "cannot build the seccomp filter%s%s",
-				bad_name ? " for syscall " : "",
-				bad_name ? bad_name : "");
+				bad_watch ? " for syscall " : "",
+				bad_watch ? bad_watch->syscall : "");
 		return err;
 	}
 	err = event_sink_new(&supervisor->sink, options->log_path,
@@ -142,11 +142,16 @@ static int start(struct supervisor *supervisor,
 			 ? ""
 			 : "; the kernel lacks WAIT_KILLABLE_RECV (Linux 5.19)");
 	err = monitor_init(&supervisor->monitor, supervisor->launch.listener,
-			   policy_default(), supervisor->sink);
+			   options->policy, supervisor->sink);
 	if (err < 0) {
 		log_error_errno(-err, "cannot set up the supervisor");
 		return err;
 	}
+	if (options->mode != POLICY_MODE_UNSET)
+		supervisor->monitor.mode = options->mode;
+	log_info("policy: %zu rules, %zu watches, mode %s",
+		 options->policy->rule_count, options->policy->watch_count,
+		 policy_mode_name(supervisor->monitor.mode));
 	err = notify_set_sync_wakeup(supervisor->launch.listener);
 	if (err < 0)
 		log_debug("synchronous wake-up unavailable: %s", strerror(-err));

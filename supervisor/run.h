@@ -8,11 +8,15 @@
 
 #include <stdbool.h>
 
+#include "policy/policy.h"
+
 /* Exit status when nativemon itself fails before or while supervising. */
 #define RUN_EXIT_FAILURE 125
 
 struct run_options {
-	const char *log_path; /* NULL: no JSON Lines */
+	const struct policy *policy; /* not owned */
+	enum policy_mode mode;	     /* UNSET: the policy's mode */
+	const char *log_path;	     /* NULL: no JSON Lines */
 	bool quiet;	      /* no alert lines on stderr */
 	char **argv;	      /* the command, NULL-terminated */
 };

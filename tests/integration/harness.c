@@ -364,8 +364,10 @@ static void run_nativemon(struct harness_result *result,
 	size_t count = 0;
 
 	argv[count++] = (char *)harness_nativemon_path();
-	for (; prefix && *prefix; prefix++)
+	for (; prefix && *prefix; prefix++) {
+		cr_assert(count < ARGS_MAX, "too many options");
 		argv[count++] = (char *)*prefix;
+	}
 	for (; *rest; rest++) {
 		cr_assert(count < 2 * ARGS_MAX - 1, "too many arguments");
 		argv[count++] = *rest;
@@ -404,8 +406,19 @@ void harness_run_monitored_argv(struct harness_result *result,
 				const struct harness_options *options,
 				char *const command[])
 {
-	const char *prefix[] = { "run", "--log", log, "--", NULL };
+	const char *prefix[ARGS_MAX + 4];
+	const char *const *extra = options ? options->run_options : NULL;
+	size_t count = 0;
 
+	prefix[count++] = "run";
+	for (; extra && *extra; extra++) {
+		cr_assert(count < ARGS_MAX, "too many run options");
+		prefix[count++] = *extra;
+	}
+	prefix[count++] = "--log";
+	prefix[count++] = log;
+	prefix[count++] = "--";
+	prefix[count] = NULL;
 	run_nativemon(result, options, prefix, command);
 }
 
@@ -581,6 +594,8 @@ char *harness_test_target(struct harness_test *test, const char *name)
 
 void harness_test_read_log(struct harness_test *test)
 {
+	json_decref(test->events);
+	free(test->seen);
 	test->events = harness_log_read(test->log);
 	test->seen = harness_events_describe(test->events);
 }
@@ -597,6 +612,7 @@ void harness_test_observe(struct harness_test *test,
 	if (!defaults.cwd)
 		defaults.cwd = scratch;
 	test->log = harness_test_format(test, "%s/events.jsonl", scratch);
+	harness_result_fini(&test->result);
 	harness_run_monitored_argv(&test->result, test->log, &defaults,
 				   command);
 	cr_assert(!test->result.timed_out, "nativemon timed out; stderr: %s",

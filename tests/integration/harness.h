@@ -33,6 +33,11 @@ struct harness_options {
 	gid_t gid;
 	/* 0 means HARNESS_TIMEOUT_MS. */
 	int timeout_ms;
+	/*
+	 * NULL-terminated options of `nativemon run` placed before --log,
+	 * such as "--policy", FILE; NULL for none.
+	 */
+	const char *const *run_options;
 };
 
 struct harness_result {
@@ -82,8 +87,9 @@ void harness_run_nativemon(struct harness_result *result,
 	__attribute__((sentinel));
 
 /*
- * Run `$NATIVEMON run --log LOG -- COMMAND ARG...`. The argument list ends
- * with NULL, and options may be NULL.
+ * Run `$NATIVEMON run [RUN-OPTIONS] --log LOG -- COMMAND ARG...` with the
+ * run options of options. The argument list ends with NULL, and options
+ * may be NULL.
  */
 void harness_run_monitored(struct harness_result *result, const char *log,
 			   const struct harness_options *options,
@@ -181,13 +187,13 @@ char *harness_test_target(struct harness_test *test, const char *name);
 
 /*
  * Read the log at test->log into test->events and describe the records in
- * test->seen.
+ * test->seen, replacing those of an earlier run.
  */
 void harness_test_read_log(struct harness_test *test);
 
 /*
  * Run `$NATIVEMON run --log LOG -- COMMAND...` into test->result and read
- * the log. The log goes into a new scratch directory, which is also the
+ * the log, replacing the result and records of an earlier run. The log goes into a new scratch directory, which is also the
  * working directory unless options name another. options may be NULL. The
  * test fails if nativemon times out.
  */
