@@ -15,13 +15,15 @@
 #include "policy/policy.h"
 #include "proc.h"
 #include "target.h"
+#include "unwind.h"
 
 /*
- * The maximum number of findings of one call. A call yields at most five:
- * exec and fileless-exec found after an exec, direct-syscall, module-load
- * and native-api.
+ * The maximum number of findings of one call. A call yields at most seven:
+ * exec and fileless-exec found after an exec, direct-syscall or
+ * unbacked-caller, stack-pivot, exec and fileless-exec of the call itself
+ * or a module-load, and native-api.
  */
-#define CALL_FINDINGS_MAX 6
+#define CALL_FINDINGS_MAX 8
 
 /* What happens to the syscall, written as nativemon.verdict. */
 enum call_verdict {
@@ -48,13 +50,10 @@ struct finding {
 	char summary[1024];		      /* empty: no stderr line */
 };
 
-/* Ancestors' executables, parent first, read when a rule needs them. */
-#define ANCESTRY_MAX 16
-
+/* The executables of the caller's lineage, nearest first. */
 struct ancestry {
-	char *exes[ANCESTRY_MAX]; /* point into buffer */
+	const char *exes[LINEAGE_MAX]; /* owned by the process's lineage */
 	size_t count;
-	char buffer[ANCESTRY_MAX][TARGET_PATH_MAX];
 };
 
 struct call {
@@ -75,6 +74,9 @@ struct call {
 	bool has_module;
 	char module[TARGET_PATH_MAX];
 	uint64_t module_offset;
+	bool has_stack;
+	struct stack stack;	    /* of the blocked thread, x86-64 only */
+	const struct frame *caller; /* in stack; NULL when unknown */
 
 	struct finding findings[CALL_FINDINGS_MAX];
 	size_t finding_count;
@@ -82,7 +84,7 @@ struct call {
 	/* Read only when a rule of the policy uses them. */
 	bool uid_known;
 	uid_t uid;
-	struct ancestry *ancestry; /* the monitor's; NULL when not read */
+	struct ancestry ancestry;
 
 	/* From the strongest rule over all findings; see judge(). */
 	enum call_verdict verdict;

@@ -24,9 +24,16 @@
 #include "procfs.h"
 #include "record.h"
 #include "target.h"
+#include "unwind.h"
 
 /* Both `syscall` (0f 05) and `int 0x80` (cd 80) are two bytes long. */
 #define SYSCALL_INSN_LENGTH 2
+
+/*
+ * Modules whose unwind tables and symbols stay cached. A service maps a
+ * few dozen files; the cache evicts the least recently used beyond this.
+ */
+#define MODULE_CACHE_SIZE 64
 
 int monitor_init(struct monitor *monitor, int listener,
 		 const struct policy *policy, struct event_sink *sink)
@@ -37,12 +44,21 @@ int monitor_init(struct monitor *monitor, int listener,
 	monitor->mode = policy_effective_mode(policy);
 	monitor->sink = sink;
 	proc_table_init(&monitor->processes);
+	monitor->modules = module_cache_new(MODULE_CACHE_SIZE);
+	if (monitor->modules)
+		monitor->unwinder = unwinder_new(monitor->modules, NULL);
+	if (!monitor->unwinder)
+		return -ENOMEM;
 	return notify_buffers_init(&monitor->buffers);
 }
 
 void monitor_fini(struct monitor *monitor)
 {
 	proc_table_fini(&monitor->processes);
+	unwinder_free(monitor->unwinder);
+	module_cache_free(monitor->modules);
+	monitor->unwinder = NULL;
+	monitor->modules = NULL;
 	notify_buffers_fini(&monitor->buffers);
 }
 
@@ -301,13 +317,11 @@ static void inspect_mprotect(struct call *call)
 
 	mapping = process_find_mapping(call->process, call->args[0], &err);
 	/*
-	 * mprotect keeps what backs the range, but the range may have been
-	 * remapped since the cache was read. A stale anonymous entry only
-	 * makes origins look more suspicious. A stale file entry could make
-	 * shellcode look like a library, so only that case is marked.
+	 * The range becomes executable, which the cached permissions do not
+	 * show yet: the unwinder would reject return addresses into it, and
+	 * a stale file entry could make shellcode look like a library.
 	 */
-	if (process_range_has_file(call->process, call->args[0], call->args[1]))
-		process_mark_dirty(call->process, call->args[0], call->args[1]);
+	process_mark_dirty(call->process, call->args[0], call->args[1]);
 	if (!mapping || !mapping->path || mapping->path[0] != '/' ||
 	    mapping->inode == 0)
 		return;
@@ -345,6 +359,87 @@ static void inspect_syscall(struct call *call)
 		inspect_mremap(call);
 }
 
+static const struct mapping *find_process_mapping(void *context,
+						  uint64_t address, int *err)
+{
+	return process_find_mapping(context, address, err);
+}
+
+/*
+ * Unwinds the caller's stack from the pointers /proc shows for the
+ * blocked thread. Only the x86-64 ABI is unwound: int 0x80 and x32 calls
+ * are alerts by themselves.
+ */
+static void unwind_caller(struct monitor *monitor, struct call *call)
+{
+	struct unwind_target target = {
+		.tgid = call->tgid,
+		.tid = call->tid,
+		.find_mapping = find_process_mapping,
+		.context = call->process,
+		.exe = &call->process->exe,
+	};
+	uint64_t sp, ip;
+
+	if (call->abi != ABI_X86_64 || call->origin_unreadable)
+		return;
+	if (procfs_read_syscall_pointers(call->tgid, call->tid, &sp, &ip) < 0)
+		return;
+	call->has_stack = unwind_thread(monitor->unwinder, &target, ip, sp,
+					&call->stack) == 0;
+	if (call->has_stack)
+		call->caller = unwind_stack_caller(&call->stack);
+}
+
+static bool is_unbacked(enum origin_kind origin)
+{
+	switch (origin) {
+	case ORIGIN_ANONYMOUS:
+	case ORIGIN_HEAP:
+	case ORIGIN_STACK:
+	case ORIGIN_MEMFD:
+	case ORIGIN_DELETED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Returns true if a caller frame of a call issued from libc or the loader
+ * lies in memory without a file on disk: shellcode that called a libc
+ * function. Only frames found from unwind tables or frame pointers count,
+ * because a stack scan can pick up a stale return address.
+ */
+static bool has_unbacked_caller(const struct call *call)
+{
+	if (!call->has_stack || call->stack.status == STACK_PIVOTED)
+		return false;
+	for (size_t i = 1; i < call->stack.count; i++) {
+		const struct frame *frame = &call->stack.frames[i];
+
+		if (frame->method != FRAME_METHOD_CFI &&
+		    frame->method != FRAME_METHOD_FP)
+			continue;
+		if (is_unbacked(frame->origin))
+			return true;
+	}
+	return false;
+}
+
+/* Adds the findings that depend on where the call came from. */
+static void classify_origin(struct call *call)
+{
+	if (call->abi != ABI_X86_64)
+		add_finding(call, EVENT_NON_NATIVE_ABI);
+	else if (!is_libc_or_kernel(call->origin) && !call->origin_unreadable)
+		add_finding(call, EVENT_DIRECT_SYSCALL);
+	else if (has_unbacked_caller(call))
+		add_finding(call, EVENT_UNBACKED_CALLER);
+	if (call->has_stack && call->stack.status == STACK_PIVOTED)
+		add_finding(call, EVENT_STACK_PIVOT);
+}
+
 static void analyze(struct monitor *monitor, struct call *call)
 {
 	int err;
@@ -357,43 +452,22 @@ static void analyze(struct monitor *monitor, struct call *call)
 	if (call->process->image_changed)
 		inspect_new_image(call);
 	locate_origin(call);
-	if (call->abi != ABI_X86_64)
-		add_finding(call, EVENT_NON_NATIVE_ABI);
-	else if (!is_libc_or_kernel(call->origin) && !call->origin_unreadable)
-		add_finding(call, EVENT_DIRECT_SYSCALL);
+	unwind_caller(monitor, call);
+	classify_origin(call);
 	inspect_syscall(call);
 	/* Every ABI, so that `deny syscall ptrace` also stops int 0x80. */
 	add_finding(call, EVENT_NATIVE_API);
 }
 
-/*
- * Reads the executables of the caller's ancestors, parent first, up to the
- * process that nativemon started.
- *
- * NOTE: the chain comes from the parent pids in /proc, so an intermediate
- * process that already exited (a shell that forked and quit) is missing:
- * its children were reparented to nativemon.
- */
-static void read_ancestry(struct call *call, struct ancestry *ancestry)
+/* Lists the executables of the caller's lineage for ancestor matchers. */
+static void list_ancestry(struct call *call)
 {
-	pid_t pid = call->tgid, supervisor = getpid();
-	struct procfs_stat stat;
-	char path[64];
+	const struct lineage *lineage = &call->process->lineage;
 
-	ancestry->count = 0;
-	call->ancestry = ancestry;
-	while (ancestry->count < ANCESTRY_MAX) {
-		if (procfs_read_stat(pid, &stat) < 0 || stat.ppid <= 1 ||
-		    stat.ppid == supervisor)
-			return;
-		pid = stat.ppid;
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-		if (procfs_readlink(path, ancestry->buffer[ancestry->count],
-				    sizeof(ancestry->buffer[0])) < 0)
-			return;
-		ancestry->exes[ancestry->count] =
-			ancestry->buffer[ancestry->count];
-		ancestry->count++;
+	for (size_t i = 0; i < lineage->count; i++) {
+		if (lineage->entries[i].exe)
+			call->ancestry.exes[call->ancestry.count++] =
+				lineage->entries[i].exe;
 	}
 }
 
@@ -410,18 +484,16 @@ static void read_needed_facts(struct monitor *monitor, struct call *call)
 		call->uid_known =
 			procfs_read_status(call->tid, &tgid, &call->uid) == 0;
 	if (needs & POLICY_NEEDS_ANCESTRY)
-		read_ancestry(call, &monitor->ancestry);
+		list_ancestry(call);
 }
 
-/*
- * The caller is the first frame outside libc and the loader. Without
- * stacks only a syscall issued outside them names its caller: the module
- * that holds the instruction.
- *
- * TODO: unwind calls made through libc to find the caller frame there.
- */
+/* The file of the first frame outside libc, the loader and the vDSO. */
 static const char *caller_module(const struct call *call)
 {
+	if (call->caller)
+		return call->caller->module ? module_path(call->caller->module)
+					    : NULL;
+	/* Without a stack, a call issued elsewhere is its own caller. */
 	if (!call->has_module || is_libc_or_kernel(call->origin))
 		return NULL;
 	return call->module;
@@ -440,10 +512,8 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 	facts->exe = call->process->exe_path;
 	facts->uid_known = call->uid_known;
 	facts->uid = call->uid;
-	if (call->ancestry) {
-		facts->ancestors = (const char *const *)call->ancestry->exes;
-		facts->ancestor_count = call->ancestry->count;
-	}
+	facts->ancestors = call->ancestry.exes;
+	facts->ancestor_count = call->ancestry.count;
 	facts->libc_mapped = call->process->libc_mapped;
 	facts->program_abi = call->abi == call->process->exe_abi;
 	if (finding->has_file) {
@@ -536,6 +606,8 @@ static void emit(struct monitor *monitor, struct call *call)
 
 static void release(struct call *call)
 {
+	if (call->has_stack)
+		unwind_stack_fini(&call->stack);
 	for (size_t i = 0; i < call->finding_count; i++) {
 		json_decref(call->findings[i].record);
 		target_args_fini(&call->findings[i].args);

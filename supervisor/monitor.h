@@ -13,6 +13,7 @@
 #include "notify.h"
 #include "policy/policy.h"
 #include "proc.h"
+#include "unwind.h"
 
 struct monitor {
 	int listener;
@@ -20,9 +21,10 @@ struct monitor {
 	enum policy_mode mode; /* the policy's, unless the caller overrides */
 	struct event_sink *sink;
 	struct proc_table processes;
+	struct module_cache *modules; /* unwind tables and symbols */
+	struct unwinder *unwinder;
 	struct notify_buffers buffers;
 	struct call call; /* of the notification being handled */
-	struct ancestry ancestry; /* of that call, kept out of it to stay small */
 	unsigned long notifications;
 	unsigned long answer_errors;
 };

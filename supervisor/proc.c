@@ -43,9 +43,14 @@ RB_GENERATE(thread_tree, thread, node, compare_thread)
 
 void proc_table_init(struct proc_table *table)
 {
+	char exe[4096];
+
 	memset(table, 0, sizeof(*table));
 	RB_INIT(&table->processes);
 	RB_INIT(&table->threads);
+	table->supervisor_pid = getpid();
+	if (procfs_readlink("/proc/self/exe", exe, sizeof(exe)) >= 0)
+		table->supervisor_exe = strdup(exe);
 }
 
 static void clear_image(struct process *process)
@@ -64,6 +69,7 @@ static void clear_image(struct process *process)
 static void free_process(struct process *process)
 {
 	clear_image(process);
+	lineage_fini(&process->lineage);
 	maps_fini(&process->maps);
 	maps_mapping_fini(&process->queried);
 	free(process->modules);
@@ -98,6 +104,8 @@ void proc_table_fini(struct proc_table *table)
 
 	RB_FOREACH_SAFE(process, process_tree, &table->processes, next)
 		remove_process(table, process);
+	free(table->supervisor_exe);
+	table->supervisor_exe = NULL;
 }
 
 /*
@@ -135,13 +143,50 @@ static bool same_exe(const struct exe_identity *a, const struct exe_identity *b)
 				   : a->path == b->path);
 }
 
+/* Returns true if the image is the copy of its parent that fork made. */
+static bool is_fork_copy(const struct process *process)
+{
+	const struct lineage_entry *parent = &process->lineage.entries[0];
+	size_t length;
+
+	if (process->lineage.count == 0 || parent->pid == process->tgid ||
+	    !parent->exe || strcmp(parent->exe, process->exe_path) != 0)
+		return false;
+	length = process->cmdline_length < LINEAGE_ARGS_MAX
+			 ? process->cmdline_length
+			 : LINEAGE_ARGS_MAX;
+	return parent->args_length == length &&
+	       (length == 0 ||
+		memcmp(parent->args, process->cmdline, length) == 0);
+}
+
+/*
+ * Moves the image an exec replaced into the lineage. The copy of the
+ * parent that a fork made adds nothing, and the image nativemon forked
+ * the command from is nativemon itself, not an ancestor.
+ */
+static void retire_image(struct proc_table *table, struct process *process)
+{
+	struct lineage_entry entry;
+
+	if (!process->exe_path || is_fork_copy(process))
+		return;
+	if (table->supervisor_exe &&
+	    strcmp(process->exe_path, table->supervisor_exe) == 0)
+		return;
+	if (lineage_entry_init(&entry, process->tgid, process->exe_path,
+			       process->cmdline, process->cmdline_length,
+			       &process->image_start) == 0)
+		lineage_push_front(&process->lineage, &entry);
+}
+
 /*
  * Reads the executable's identity at the first notification and after each
  * exec call. Shells call exec once per PATH entry and most of those calls
  * fail, so the cached image is only dropped when the executable changed.
  * NOTE: a program that execs itself keeps its old module set.
  */
-static void load_image(struct process *process)
+static void load_image(struct proc_table *table, struct process *process)
 {
 	char path[64], target[4096];
 	struct exe_identity exe = { 0 };
@@ -160,11 +205,59 @@ static void load_image(struct process *process)
 	if (process->exe_path && same_exe(&process->exe, &exe))
 		return;
 	process->image_changed = process->exe_path != NULL;
+	if (process->image_changed) {
+		retire_image(table, process);
+		process->image_start = process->exec_time;
+	}
 	clear_image(process);
 	process->exe = exe;
 	process->exe_path = exe.path ? strdup(exe.path) : NULL;
 	process->exe.path = process->exe_path;
 	process->exe_abi = read_exe_abi(path);
+}
+
+/* Returns the entry of the live process ppid, if the table has one. */
+static struct process *find_parent(struct proc_table *table, pid_t ppid)
+{
+	struct process key = { .tgid = ppid };
+	struct process *parent = RB_FIND(process_tree, &table->processes, &key);
+	struct procfs_stat stat;
+
+	if (!parent || procfs_read_stat(ppid, &stat) < 0 ||
+	    stat.start_time != parent->start_time)
+		return NULL;
+	return parent;
+}
+
+/*
+ * Copies the parent's image and lineage into a new process's lineage, or
+ * reads the ancestors from /proc when the parent never made a watched
+ * call.
+ *
+ * NOTE: a parent that exited before its child's first watched call is
+ * missing: the child was reparented to nativemon by then.
+ */
+static void link_lineage(struct proc_table *table, struct process *process,
+			 pid_t ppid)
+{
+	struct process *parent = find_parent(table, ppid);
+	struct lineage *lineage = &process->lineage;
+	const char *args;
+	size_t length;
+
+	if (ppid == table->supervisor_pid)
+		return;
+	if (!parent) {
+		lineage_read_chain(lineage, ppid, table->supervisor_pid);
+		return;
+	}
+	args = process_cmdline(parent, &length);
+	if (lineage_entry_init(&lineage->entries[0], parent->tgid,
+			       parent->exe_path, args, length,
+			       &parent->image_start) < 0)
+		return;
+	lineage->count = 1;
+	lineage_append(lineage, &parent->lineage);
 }
 
 static struct process *create_process(struct proc_table *table, pid_t tgid,
@@ -184,8 +277,10 @@ static struct process *create_process(struct proc_table *table, pid_t tgid,
 	process->tgid = tgid;
 	process->reader_tid = tid;
 	process->start_time = stat.start_time;
+	lineage_ticks_to_time(stat.start_time, &process->image_start);
 	maps_init(&process->maps);
-	load_image(process);
+	load_image(table, process);
+	link_lineage(table, process, stat.ppid);
 	RB_INSERT(process_tree, &table->processes, process);
 	table->process_count++;
 	return process;
@@ -305,7 +400,7 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 		return NULL;
 	thread->process->reader_tid = tid;
 	if (thread->process->image_stale)
-		load_image(thread->process);
+		load_image(table, thread->process);
 	return thread->process;
 }
 
@@ -475,26 +570,12 @@ void process_mark_dirty(struct process *process, uint64_t start,
 	process->dirty_count++;
 }
 
-bool process_range_has_file(const struct process *process, uint64_t start,
-			    uint64_t length)
-{
-	const struct maps *maps = &process->maps;
-	uint64_t end = start + length;
-
-	if (!process->maps_valid)
-		return true;
-	for (size_t i = 0; i < maps->count; i++) {
-		const struct mapping *mapping = &maps->items[i];
-
-		if (mapping->start < end && start < mapping->end &&
-		    is_file_mapping(mapping))
-			return true;
-	}
-	return false;
-}
-
 void process_mark_exec(struct process *process)
 {
+	size_t length;
+
+	process_cmdline(process, &length);
+	clock_gettime(CLOCK_REALTIME, &process->exec_time);
 	process->image_stale = true;
 	process->maps_valid = false;
 	process->exec_reported = false;

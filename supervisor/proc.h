@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lineage.h"
 #include "maps.h"
 #include "origin.h"
 
@@ -51,6 +52,14 @@ struct process {
 	enum abi exe_abi; /* from the ELF header; ABI_UNKNOWN if unreadable */
 	char *cmdline; /* NUL-separated arguments, capped */
 	size_t cmdline_length;
+	struct timespec image_start; /* wall time the image started */
+	struct timespec exec_time;   /* of the last exec call */
+
+	/*
+	 * Earlier images of this process and its ancestors' images, nearest
+	 * first, up to the process nativemon started.
+	 */
+	struct lineage lineage;
 
 	/* A cached /proc/PID/maps; see process_find_mapping(). */
 	struct maps maps;
@@ -87,6 +96,8 @@ struct proc_table {
 	struct thread_tree threads;
 	size_t process_count;
 	size_t thread_count;
+	pid_t supervisor_pid; /* where lineages stop */
+	char *supervisor_exe; /* an image of it is left out of lineages */
 };
 
 void proc_table_init(struct proc_table *table);
@@ -121,13 +132,10 @@ void process_mark_dirty(struct process *process, uint64_t start,
 			uint64_t length);
 
 /*
- * Returns true if a cached file-backed mapping overlaps [start, start +
- * length), or if the cache is not valid.
+ * Records that the process is about to exec, which replaces its image. The
+ * command line is read now, while it is still the old image's, for the
+ * lineage.
  */
-bool process_range_has_file(const struct process *process, uint64_t start,
-			    uint64_t length);
-
-/* Records that the process is about to exec, which replaces its image. */
 void process_mark_exec(struct process *process);
 
 /*

@@ -17,6 +17,7 @@
 
 #include "event.h"
 #include "procfs.h"
+#include "unwind.h"
 
 static void set_hex(json_t *record, const char *path, uint64_t value)
 {
@@ -49,26 +50,6 @@ static void set_text(json_t *record, const char *path, const char *text)
 	if (event_text_needs_escape(text, length))
 		mark_escaped(record, path);
 	event_set(record, path, event_text(text, length));
-}
-
-/* Sets an array from NUL-separated strings, such as a command line. */
-static void set_args(json_t *record, const char *path, const char *bytes,
-		     size_t length)
-{
-	json_t *array = json_array();
-	bool escaped = false;
-	size_t at = 0;
-
-	while (array && at < length) {
-		size_t n = strnlen(bytes + at, length - at);
-
-		escaped |= event_text_needs_escape(bytes + at, n);
-		json_array_append_new(array, event_text(bytes + at, n));
-		at += n + 1;
-	}
-	if (escaped)
-		mark_escaped(record, path);
-	event_set(record, path, array);
 }
 
 static const char *base_name(const char *path)
@@ -146,6 +127,103 @@ static void add_threat_fields(json_t *record, const struct policy_rule *rule)
 	event_set(record, "threat.technique.id", ids);
 }
 
+/* Returns target text as a JSON string, noting whether it was escaped. */
+static json_t *target_text(const char *text, size_t length, bool *escaped)
+{
+	*escaped |= event_text_needs_escape(text, length);
+	return event_text(text, length);
+}
+
+static json_t *args_array(const char *bytes, size_t length, bool *escaped)
+{
+	json_t *array = json_array();
+	size_t at = 0;
+
+	while (array && at < length) {
+		size_t n = strnlen(bytes + at, length - at);
+
+		json_array_append_new(array, target_text(bytes + at, n, escaped));
+		at += n + 1;
+	}
+	return array;
+}
+
+/* Sets an array from NUL-separated strings, such as a command line. */
+static void set_args(json_t *record, const char *path, const char *bytes,
+		     size_t length)
+{
+	bool escaped = false;
+	json_t *array = args_array(bytes, length, &escaped);
+
+	if (escaped)
+		mark_escaped(record, path);
+	event_set(record, path, array);
+}
+
+static json_t *time_string(const struct timespec *time)
+{
+	char text[32];
+
+	event_format_time(time, text);
+	return json_string(text);
+}
+
+/* Describes one image of a lineage with ECS process field names. */
+static json_t *lineage_object(const struct lineage_entry *entry,
+			      bool *escaped)
+{
+	json_t *object = json_object();
+
+	if (!object)
+		return NULL;
+	json_object_set_new(object, "pid", json_integer(entry->pid));
+	if (entry->exe)
+		json_object_set_new(object, "executable",
+				    target_text(entry->exe, strlen(entry->exe),
+						escaped));
+	if (entry->args)
+		json_object_set_new(object, "args",
+				    args_array(entry->args, entry->args_length,
+					       escaped));
+	json_object_set_new(object, "start", time_string(&entry->start));
+	return object;
+}
+
+/*
+ * nativemon.ancestry lists the caller's earlier images and its ancestors,
+ * nearest first; process.parent is the nearest entry of another process.
+ */
+static bool add_lineage_fields(json_t *record, const struct process *process)
+{
+	const struct lineage *lineage = &process->lineage;
+	const struct lineage_entry *parent = NULL;
+	json_t *ancestry = json_array();
+	bool escaped = false, parent_escaped = false;
+
+	for (size_t i = 0; ancestry && i < lineage->count; i++) {
+		const struct lineage_entry *entry = &lineage->entries[i];
+
+		json_array_append_new(ancestry, lineage_object(entry, &escaped));
+		if (!parent && entry->pid != process->tgid)
+			parent = entry;
+	}
+	if (json_array_size(ancestry) == 0) {
+		json_decref(ancestry);
+		return false;
+	}
+	event_set(record, "nativemon.ancestry", ancestry);
+	if (escaped)
+		mark_escaped(record, "nativemon.ancestry");
+	if (!parent)
+		return false;
+	event_set(record, "process.parent",
+		  lineage_object(parent, &parent_escaped));
+	if (parent_escaped)
+		mark_escaped(record, "process.parent");
+	return true;
+}
+
+/* The parent from /proc, when the lineage has none: nativemon itself. */
 static void add_parent_fields(json_t *record, pid_t tid)
 {
 	char path[64], exe[TARGET_PATH_MAX];
@@ -198,7 +276,8 @@ static void add_process_fields(json_t *record, const struct call *call,
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
 	if (procfs_readlink(path, cwd, sizeof(cwd)) >= 0)
 		set_text(record, "process.working_directory", cwd);
-	add_parent_fields(record, call->tid);
+	if (!add_lineage_fields(record, process))
+		add_parent_fields(record, call->tid);
 	cmdline = process_cmdline(process, &length);
 	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC) {
 		/* The process is about to become the program it executes. */
@@ -243,6 +322,120 @@ static void add_syscall_fields(json_t *record, const struct call *call)
 		set_text(record, "nativemon.origin.path", call->module);
 		set_hex(record, "nativemon.origin.offset", call->module_offset);
 	}
+}
+
+static json_t *hex_string(const uint8_t *bytes, size_t size)
+{
+	char text[2 * MODULE_SHA256_SIZE + 1];
+	json_t *value;
+	char *hex;
+
+	if (size * 2 + 1 > sizeof(text))
+		hex = malloc(size * 2 + 1);
+	else
+		hex = text;
+	if (!hex)
+		return NULL;
+	for (size_t i = 0; i < size; i++)
+		snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
+	hex[2 * size] = '\0';
+	value = json_string(hex);
+	if (hex != text)
+		free(hex);
+	return value;
+}
+
+static json_t *build_id_string(const struct module *module)
+{
+	const uint8_t *build_id;
+	size_t size = module_build_id(module, &build_id);
+
+	return size > 0 ? hex_string(build_id, size) : NULL;
+}
+
+static json_t *frame_object(const struct frame *frame, bool *escaped)
+{
+	json_t *object = json_object();
+	char text[24];
+
+	if (!object)
+		return NULL;
+	snprintf(text, sizeof(text), "0x%" PRIx64, frame->address);
+	json_object_set_new(object, "address", json_string(text));
+	if (frame->module) {
+		const char *path = module_path(frame->module);
+
+		json_object_set_new(object, "module",
+				    target_text(path, strlen(path), escaped));
+		json_object_set_new(object, "build_id",
+				    build_id_string(frame->module));
+	}
+	if (frame->has_offset) {
+		snprintf(text, sizeof(text), "0x%" PRIx64, frame->offset);
+		json_object_set_new(object, "offset", json_string(text));
+	}
+	if (frame->symbol)
+		json_object_set_new(object, "symbol",
+				    json_sprintf("%s+0x%" PRIx64, frame->symbol,
+						 frame->symbol_offset));
+	json_object_set_new(object, "origin",
+			    json_string(origin_kind_name(frame->origin)));
+	json_object_set_new(object, "method",
+			    json_string(unwind_frame_method_name(frame->method)));
+	return object;
+}
+
+/*
+ * The code that asked for the syscall. Its file is hashed once per file
+ * and only for alerts, because hashing a large library takes milliseconds.
+ */
+static void add_caller_fields(json_t *record, const struct call *call,
+			      bool alert)
+{
+	struct module *module = call->caller->module;
+	uint8_t digest[MODULE_SHA256_SIZE];
+	char text[24];
+
+	snprintf(text, sizeof(text), "0x%" PRIx64, call->caller->address);
+	event_set(record, "nativemon.caller.address", json_string(text));
+	event_set(record, "nativemon.caller.origin",
+		  json_string(origin_kind_name(call->caller->origin)));
+	if (!module)
+		return;
+	set_text(record, "nativemon.caller.path", module_path(module));
+	event_set(record, "nativemon.caller.build_id",
+		  build_id_string(module));
+	if (alert && module_sha256(module, digest) == 0)
+		event_set(record, "nativemon.caller.sha256",
+			  hex_string(digest, sizeof(digest)));
+}
+
+/* Alerts carry the whole stack; telemetry its summary and caller. */
+static void add_stack_fields(json_t *record, const struct call *call,
+			     bool alert)
+{
+	char summary[1024];
+	json_t *frames;
+	bool escaped = false;
+
+	if (!call->has_stack)
+		return;
+	if (unwind_stack_summary(&call->stack, summary, sizeof(summary)) >= 0)
+		set_text(record, "nativemon.stack_summary", summary);
+	event_set(record, "nativemon.stack_status",
+		  json_string(unwind_stack_status_name(call->stack.status)));
+	if (call->caller)
+		add_caller_fields(record, call, alert);
+	if (!alert)
+		return;
+	frames = json_array();
+	for (size_t i = 0; frames && i < call->stack.count; i++)
+		json_array_append_new(frames,
+				      frame_object(&call->stack.frames[i],
+						   &escaped));
+	event_set(record, "nativemon.stack", frames);
+	if (escaped)
+		mark_escaped(record, "nativemon.stack");
 }
 
 static void add_file_fields(json_t *record, const struct finding *finding)
@@ -364,6 +557,8 @@ void record_build(const struct call *call, struct finding *finding)
 			  json_string("found in /proc/PID/exe after the exec"));
 	else
 		add_syscall_fields(record, call);
+	if (!finding->after_exec)
+		add_stack_fields(record, call, is_alert(rule));
 	add_file_fields(record, finding);
 	event_set(record, "nativemon.verdict",
 		  json_string(record_verdict_name(call->verdict)));

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Stack and ancestry tests against the real supervisor. Alerts carry the
+ * caller's symbolized stack, the caller module with its hashes and the
+ * process lineage. The detections that need a stack fire: a libc call
+ * from shellcode and a pivoted stack pointer.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define TEST_TIMEOUT 60
+
+static struct harness_test run;
+
+static void release_run(void)
+{
+	harness_test_fini(&run);
+}
+
+TestSuite(stack, .init = harness_require_user_notification,
+	  .fini = release_run);
+
+static json_t *find_alert(const char *action)
+{
+	json_t *event = harness_events_find(run.events, "event.kind", "alert",
+					    "event.action", action, NULL);
+
+	cr_assert(event, "no %s alert; seen: %s; stderr: %s", action,
+		  run.seen, run.result.err);
+	return event;
+}
+
+static bool has_suffix(const char *text, const char *suffix)
+{
+	size_t length = text ? strlen(text) : 0, tail = strlen(suffix);
+
+	return length >= tail && strcmp(text + length - tail, suffix) == 0;
+}
+
+/* Returns the frames of a record's stack; the test fails without one. */
+static json_t *stack_frames(const json_t *event)
+{
+	json_t *frames = harness_event_get(event, "nativemon.stack");
+
+	cr_assert(json_is_array(frames) && json_array_size(frames) > 0,
+		  "the alert has no stack");
+	return frames;
+}
+
+static size_t count_frames_of_origin(const json_t *frames, const char *origin)
+{
+	size_t i, count = 0;
+	json_t *frame;
+
+	json_array_foreach(frames, i, frame) {
+		const char *value = harness_event_string(frame, "origin");
+
+		count += value && strcmp(value, origin) == 0;
+	}
+	return count;
+}
+
+/* Runs `sha256sum PATH` and returns the digest, which test owns. */
+static const char *sha256_of(const char *path)
+{
+	char *argv[] = { "sha256sum", (char *)path, NULL };
+	struct harness_result result;
+	char digest[65];
+
+	harness_run(argv, NULL, &result);
+	cr_assert(result.exit_code == 0 && sscanf(result.out, "%64s", digest),
+		  "sha256sum failed: %s", result.err);
+	harness_result_fini(&result);
+	return harness_test_format(&run, "%s", digest);
+}
+
+Test(stack, direct_syscall_alert_has_symbolized_stack,
+     .timeout = TEST_TIMEOUT)
+{
+	char *program = harness_test_target(&run, "raw_memfd");
+	char *command[] = { program, NULL };
+	json_t *event, *frames, *first;
+	const char *symbol;
+
+	harness_test_observe(&run, NULL, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	event = find_alert("direct-syscall");
+	frames = stack_frames(event);
+	first = json_array_get(frames, 0);
+	cr_expect(has_suffix(harness_event_string(first, "module"),
+			     "/raw_memfd"),
+		  "frame 0 is not in the program");
+	symbol = harness_event_string(first, "symbol");
+	cr_expect(symbol && strncmp(symbol, "main+0x", 7) == 0,
+		  "frame 0 symbol: %s", symbol ? symbol : "(none)");
+	harness_event_expect_string(first, "method", "ip");
+	cr_expect(harness_event_string(first, "build_id"),
+		  "frame 0 has no build-id");
+	cr_expect_geq(count_frames_of_origin(frames, "libc"), 1,
+		      "no libc frame below main");
+	cr_expect(has_suffix(harness_event_string(event,
+						  "nativemon.stack_summary"),
+			     "libc.so.6|raw_memfd"),
+		  "summary: %s",
+		  harness_event_string(event, "nativemon.stack_summary"));
+}
+
+Test(stack, caller_carries_path_and_hashes, .timeout = TEST_TIMEOUT)
+{
+	char *program = harness_test_target(&run, "raw_memfd");
+	char *command[] = { program, NULL };
+	const char *expected = sha256_of(program);
+	json_t *event;
+
+	harness_test_observe(&run, NULL, command);
+
+	event = find_alert("direct-syscall");
+	harness_event_expect_string(event, "nativemon.caller.path", program);
+	harness_event_expect_string(event, "nativemon.caller.sha256", expected);
+	cr_expect(harness_event_string(event, "nativemon.caller.build_id"),
+		  "the caller has no build-id");
+}
+
+Test(stack, libc_call_from_shellcode_is_unbacked_caller,
+     .timeout = TEST_TIMEOUT)
+{
+	char *command[] = { harness_test_target(&run, "shellcode_libc_call"),
+			    NULL };
+	json_t *event, *frames;
+
+	harness_test_observe(&run, NULL, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	event = find_alert("unbacked-caller");
+	harness_event_expect_string(event, "rule.id", "nm-0014");
+	harness_event_expect_string(event, "nativemon.syscall.name",
+				    "memfd_create");
+	harness_event_expect_string(event, "nativemon.origin.kind", "libc");
+	harness_event_expect_string(event, "nativemon.caller.origin",
+				    "anonymous");
+	frames = stack_frames(event);
+	cr_expect_eq(count_frames_of_origin(frames, "anonymous"), 1,
+		     "expected one anonymous frame");
+	cr_expect(strstr(harness_event_string(event, "nativemon.stack_summary"),
+			 "libc.so.6|[anonymous]|"),
+		  "summary: %s",
+		  harness_event_string(event, "nativemon.stack_summary"));
+	cr_expect_eq(harness_events_count(run.events, "event.action",
+					  "direct-syscall", NULL),
+		     0, "a libc call is no direct syscall; seen: %s", run.seen);
+}
+
+Test(stack, ordinary_libc_calls_are_not_unbacked, .timeout = TEST_TIMEOUT)
+{
+	char *command[] = { harness_test_target(&run, "libc_memfd"), NULL };
+
+	harness_test_observe(&run, NULL, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect_eq(harness_events_count(run.events, "event.kind", "alert",
+					  NULL),
+		     0, "unexpected alerts: %s", run.seen);
+}
+
+Test(stack, pivot_into_heap_is_stack_pivot, .timeout = TEST_TIMEOUT)
+{
+	char *command[] = { harness_test_target(&run, "pivot_stack"), NULL };
+	json_t *event;
+
+	harness_test_observe(&run, NULL, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	event = find_alert("stack-pivot");
+	harness_event_expect_string(event, "rule.id", "nm-0015");
+	harness_event_expect_string(event, "nativemon.stack_status", "pivoted");
+	harness_event_expect_string(event, "nativemon.syscall.name",
+				    "memfd_create");
+}
+
+/* Counts the lineage entries that ran `sh -c ...`. */
+static size_t count_shells(const json_t *ancestry)
+{
+	size_t i, count = 0;
+	json_t *entry;
+
+	json_array_foreach(ancestry, i, entry) {
+		json_t *args = harness_event_get(entry, "args");
+		const char *first = json_string_value(json_array_get(args, 0));
+		const char *second = json_string_value(json_array_get(args, 1));
+
+		count += first && second && strcmp(first, "sh") == 0 &&
+			 strcmp(second, "-c") == 0;
+	}
+	return count;
+}
+
+Test(stack, ancestry_names_both_shells, .timeout = TEST_TIMEOUT)
+{
+	char *inner = harness_test_format(
+		&run, "sh -c %s", harness_test_target(&run, "raw_memfd"));
+	char *command[] = { "sh", "-c", inner, NULL };
+	json_t *event, *ancestry;
+	long long parent;
+
+	harness_test_observe(&run, NULL, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	event = find_alert("direct-syscall");
+	ancestry = harness_event_get(event, "nativemon.ancestry");
+	cr_assert(json_is_array(ancestry), "no nativemon.ancestry");
+	cr_expect_geq(count_shells(ancestry), 2,
+		      "expected both shells in the ancestry");
+	cr_expect(harness_event_integer(event, "process.parent.pid", &parent),
+		  "no process.parent.pid");
+	cr_expect(harness_event_string(json_array_get(ancestry, 0), "start"),
+		  "ancestors have no start time");
+}
+
+Test(stack, caller_matcher_uses_stack, .timeout = TEST_TIMEOUT)
+{
+	char *program = harness_test_target(&run, "libc_memfd");
+	char *text = harness_test_format(
+		&run, "alert syscall memfd_create caller %s id t-caller\n",
+		program);
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/caller.policy", scratch);
+	const char *options[] = { "--policy", policy, NULL };
+	struct harness_options run_options = { .run_options = options };
+	char *command[] = { program, NULL };
+	FILE *file = fopen(policy, "w");
+
+	cr_assert(file && fputs(text, file) >= 0 && fclose(file) == 0,
+		  "cannot write %s", policy);
+
+	harness_test_observe(&run, &run_options, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect_eq(harness_events_count(run.events, "rule.id", "t-caller",
+					  NULL),
+		     2, "both memfd_create calls come from the program through"
+			" libc; seen: %s",
+		     run.seen);
+}
