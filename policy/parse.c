@@ -713,11 +713,44 @@ static int report_lex_error(struct parser *parser,
 	}
 }
 
+/*
+ * Copies text with each CR LF line ending turned into LF, so that files
+ * saved with Windows line endings read as their authors see them. A CR
+ * elsewhere stays and is reported where it stands. Returns NULL without
+ * memory.
+ */
+static char *copy_unix_lines(const char *text, size_t length,
+			     size_t *copied)
+{
+	char *copy = malloc(length + 1);
+	size_t out = 0;
+
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < length; i++) {
+		if (text[i] == '\r' && i + 1 < length && text[i + 1] == '\n')
+			continue;
+		copy[out++] = text[i];
+	}
+	copy[out] = '\0';
+	*copied = out;
+	return copy;
+}
+
 static int parse_text(struct parser *parser, const char *text, size_t length)
 {
 	struct lexer lexer;
+	size_t unix_length;
+	char *unix_text = NULL;
 	int err = 0;
 
+	if (memmem(text, length, "\r\n", 2)) {
+		unix_text = copy_unix_lines(text, length, &unix_length);
+		if (!unix_text)
+			return -ENOMEM;
+		text = unix_text;
+		length = unix_length;
+	}
 	lexer_init(&lexer, text, length);
 	while (!parser->stopped && (err = lexer_next(&lexer)) > 0) {
 		if (lexer.error.kind != LEX_OK)
@@ -729,6 +762,7 @@ static int parse_text(struct parser *parser, const char *text, size_t length)
 			break;
 	}
 	lexer_fini(&lexer);
+	free(unix_text);
 	return err == -ENOMEM ? err : 0;
 }
 

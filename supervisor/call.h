@@ -74,6 +74,10 @@ struct call {
 	bool has_module;
 	char module[TARGET_PATH_MAX];
 	uint64_t module_offset;
+	bool has_pointers; /* sp and stack_ip were read from /proc */
+	uint64_t sp;
+	uint64_t stack_ip;
+	bool pivoted; /* sp is outside the thread's stacks */
 	bool has_stack;
 	struct stack stack;	    /* of the blocked thread, x86-64 only */
 	const struct frame *caller; /* in stack; NULL when unknown */

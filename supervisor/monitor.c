@@ -289,8 +289,10 @@ static void inspect_mmap(struct call *call)
 		process_mark_dirty(call->process, call->args[0], call->args[1]);
 	else
 		process_mark_dirty(call->process, 0, 0);
-	if (flags & MAP_ANONYMOUS)
+	if (flags & MAP_ANONYMOUS) {
+		call->process->unbacked_code = true;
 		return;
+	}
 	err = target_fd_file(call->tid, (int)call->args[4], &file);
 	if (err < 0) {
 		warn_unreadable(call, err);
@@ -302,6 +304,8 @@ static void inspect_mmap(struct call *call)
 	 */
 	if (!is_unlinked(file.kind) && origin_is_libc_path(file.path))
 		call->process->libc_mapped = true;
+	if (is_unlinked(file.kind))
+		call->process->unbacked_code = true;
 	add_module_finding(call, &file);
 }
 
@@ -323,8 +327,10 @@ static void inspect_mprotect(struct call *call)
 	 */
 	process_mark_dirty(call->process, call->args[0], call->args[1]);
 	if (!mapping || !mapping->path || mapping->path[0] != '/' ||
-	    mapping->inode == 0)
+	    mapping->inode == 0) {
+		call->process->unbacked_code = true;
 		return;
+	}
 	snprintf(file.path, sizeof(file.path), "%s", mapping->path);
 	file.st.st_dev = makedev(mapping->dev_major, mapping->dev_minor);
 	file.st.st_ino = mapping->inode;
@@ -365,30 +371,66 @@ static const struct mapping *find_process_mapping(void *context,
 	return process_find_mapping(context, address, err);
 }
 
-/*
- * Unwinds the caller's stack from the pointers /proc shows for the
- * blocked thread. Only the x86-64 ABI is unwound: int 0x80 and x32 calls
- * are alerts by themselves.
- */
-static void unwind_caller(struct monitor *monitor, struct call *call)
+static void fill_unwind_target(const struct call *call,
+			       struct unwind_target *target)
 {
-	struct unwind_target target = {
-		.tgid = call->tgid,
-		.tid = call->tid,
-		.find_mapping = find_process_mapping,
-		.context = call->process,
-		.exe = &call->process->exe,
-	};
-	uint64_t sp, ip;
+	memset(target, 0, sizeof(*target));
+	target->tgid = call->tgid;
+	target->tid = call->tid;
+	target->find_mapping = find_process_mapping;
+	target->context = call->process;
+	target->exe = &call->process->exe;
+}
+
+/*
+ * Reads the stack pointer that /proc shows for the blocked thread and
+ * checks that it lies on one of the thread's stacks. Only the x86-64 ABI
+ * is checked and unwound: int 0x80 and x32 calls are alerts by themselves.
+ */
+static void check_stack_pointer(struct call *call)
+{
+	struct unwind_target target;
+	enum stack_pointer_place place;
 
 	if (call->abi != ABI_X86_64 || call->origin_unreadable)
 		return;
-	if (procfs_read_syscall_pointers(call->tgid, call->tid, &sp, &ip) < 0)
+	if (procfs_read_syscall_pointers(call->tgid, call->tid, &call->sp,
+					 &call->stack_ip) < 0)
 		return;
-	call->has_stack = unwind_thread(monitor->unwinder, &target, ip, sp,
+	call->has_pointers = true;
+	fill_unwind_target(call, &target);
+	place = unwind_locate_stack_pointer(&target, call->sp);
+	call->pivoted = place == STACK_POINTER_PIVOTED ||
+			place == STACK_POINTER_UNMAPPED;
+}
+
+/*
+ * Unwinds the caller's stack, once per call. It costs tens of
+ * microseconds, so it runs only when a detection, a rule or a record
+ * needs the frames.
+ */
+static void unwind_caller(struct monitor *monitor, struct call *call)
+{
+	struct unwind_target target;
+
+	if (!call->has_pointers || call->has_stack)
+		return;
+	fill_unwind_target(call, &target);
+	call->has_stack = unwind_thread(monitor->unwinder, &target,
+					call->stack_ip, call->sp,
 					&call->stack) == 0;
 	if (call->has_stack)
 		call->caller = unwind_stack_caller(&call->stack);
+}
+
+/*
+ * A caller frame can only be unbacked in a process that has executable
+ * memory without a file, and the caller matcher needs the frames always.
+ */
+static bool needs_stack(const struct monitor *monitor, const struct call *call)
+{
+	return call->process->unbacked_code ||
+	       (monitor->policy->needs & POLICY_NEEDS_CALLER);
 }
 
 static bool is_unbacked(enum origin_kind origin)
@@ -436,7 +478,7 @@ static void classify_origin(struct call *call)
 		add_finding(call, EVENT_DIRECT_SYSCALL);
 	else if (has_unbacked_caller(call))
 		add_finding(call, EVENT_UNBACKED_CALLER);
-	if (call->has_stack && call->stack.status == STACK_PIVOTED)
+	if (call->pivoted)
 		add_finding(call, EVENT_STACK_PIVOT);
 }
 
@@ -452,7 +494,9 @@ static void analyze(struct monitor *monitor, struct call *call)
 	if (call->process->image_changed)
 		inspect_new_image(call);
 	locate_origin(call);
-	unwind_caller(monitor, call);
+	check_stack_pointer(call);
+	if (needs_stack(monitor, call))
+		unwind_caller(monitor, call);
 	classify_origin(call);
 	inspect_syscall(call);
 	/* Every ABI, so that `deny syscall ptrace` also stops int 0x80. */
@@ -539,6 +583,12 @@ static void decide(const struct monitor *monitor, struct call *call)
 
 		if (!rule || rule->action <= strongest)
 			continue;
+		/*
+		 * An exec found only in the new image has happened already:
+		 * denying the unrelated call at hand would undo nothing.
+		 */
+		if (rule->action == POLICY_DENY && call->findings[i].after_exec)
+			continue;
 		strongest = rule->action;
 		call->deny_errno = rule->deny_errno;
 	}
@@ -580,6 +630,9 @@ static void judge(struct monitor *monitor, struct call *call)
 		if (finding->fold_key[0] &&
 		    event_sink_is_folding(monitor->sink, finding->fold_key))
 			continue;
+		/* Alerts carry the caller's stack. */
+		if (finding->rule->action >= POLICY_ALERT)
+			unwind_caller(monitor, call);
 		record_build(call, finding);
 	}
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,10 @@ static const char policy_usage_text[] =
 	"Usage: nativemon policy check [--no-default-policy] FILE...\n"
 	"       nativemon policy show [--no-default-policy] [FILE...]\n"
 	"\n"
-	"check validates policy files without running anything: it prints\n"
-	"each problem as FILE:LINE:COLUMN: message and exits with 1 if there\n"
-	"was one, else 0.\n"
+	"check validates policy files, together with the default policy as\n"
+	"`nativemon run` loads them, without running anything: it prints each\n"
+	"problem as FILE:LINE:COLUMN: message and exits with 1 if there was\n"
+	"one, else 0.\n"
 	"show prints the effective policy of `nativemon run --policy FILE...`:\n"
 	"the mode, the watch set and the rules in matching order, each with\n"
 	"where it was defined, followed by the generated seccomp filter.\n"
@@ -79,6 +81,77 @@ static int check_filter(const struct policy *policy)
 	return err;
 }
 
+static bool is_watched(const struct policy *policy, const char *name)
+{
+	for (size_t i = 0; i < policy->watch_count; i++) {
+		if (strcmp(policy->watches[i].syscall, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool is_native_syscall(const char *name)
+{
+	return seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name) !=
+	       __NR_SCMP_ERROR;
+}
+
+static void report_unwatched(const struct policy_rule *rule, const char *what,
+			     const char *watch)
+{
+	log_plain("%s:%u: the rule matches %s, but no watch statement routes"
+		  " it to the supervisor, so the rule never matches an x86-64"
+		  " call; add `watch %s`",
+		  rule->location.file, rule->location.line, what, watch);
+}
+
+/*
+ * Counts the rules' syscalls that reach the supervisor on no x86-64 path,
+ * reporting each. Such a rule looks like protection and does nothing.
+ */
+static size_t count_unwatched(const struct policy *policy,
+			      const struct policy_rule *rule)
+{
+	char what[128];
+	size_t count = 0;
+
+	if (rule->abis && !(rule->abis & ABI_BIT(ABI_X86_64)))
+		return 0;
+	for (char **name = rule->syscalls; name && *name; name++) {
+		if (!is_native_syscall(*name) || is_watched(policy, *name))
+			continue;
+		snprintf(what, sizeof(what), "syscall %s", *name);
+		report_unwatched(rule, what, *name);
+		count++;
+	}
+	if ((rule->event == EVENT_EXEC || rule->event == EVENT_FILELESS_EXEC) &&
+	    !is_watched(policy, "execve") && !is_watched(policy, "execveat")) {
+		report_unwatched(rule, policy_event_name(rule->event),
+				 "execve,execveat");
+		count++;
+	}
+	if (rule->event == EVENT_MODULE_LOAD && !is_watched(policy, "mmap") &&
+	    !is_watched(policy, "mprotect")) {
+		report_unwatched(rule, "module-load",
+				 "mmap,mprotect if prot & PROT_EXEC");
+		count++;
+	}
+	return count;
+}
+
+static int check_rules_reachable(const struct policy *policy)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < policy->rule_count; i++)
+		count += count_unwatched(policy, &policy->rules[i]);
+	if (count == 0)
+		return 0;
+	log_error("the policy has %zu %s that can never match", count,
+		  count == 1 ? "rule" : "rules");
+	return -EINVAL;
+}
+
 static int load_files(struct policy *policy,
 		      const struct policy_selection *selection,
 		      struct policy_diagnostics *diagnostics)
@@ -121,6 +194,8 @@ struct policy *policy_command_load(const struct policy_selection *selection)
 			  diagnostics.count,
 			  diagnostics.count == 1 ? "error" : "errors");
 	policy_diagnostics_fini(&diagnostics);
+	if (err == 0)
+		err = check_rules_reachable(policy);
 	if (err == 0)
 		err = check_filter(policy);
 	if (err < 0) {
@@ -207,29 +282,26 @@ static int show(const struct policy_selection *selection)
 	return EXIT_SUCCESS;
 }
 
-/* Checks each file on its own, so every file's problems are listed. */
+/*
+ * Checks the files as `nativemon run --policy FILE...` would load them,
+ * with the default policy unless it is left out, because a clash of ids
+ * or modes only shows when they are loaded together. Loading goes on past
+ * each problem, so every file's problems are listed.
+ */
 static int check(const struct policy_selection *selection)
 {
-	struct policy_selection one = { .without_default = true, .count = 1 };
-	int status = EXIT_SUCCESS;
+	struct policy *policy = policy_command_load(selection);
 
-	for (size_t i = 0; i < selection->count; i++) {
-		struct policy *policy;
-
-		one.paths = &selection->paths[i];
-		policy = policy_command_load(&one);
-		if (!policy) {
-			status = EXIT_POLICY_ERRORS;
-			continue;
-		}
-		printf("%s: valid: %zu %s, %zu %s\n", selection->paths[i],
-		       policy->rule_count,
-		       policy->rule_count == 1 ? "rule" : "rules",
-		       policy->watch_count,
-		       policy->watch_count == 1 ? "watch" : "watches");
-		policy_free(policy);
-	}
-	return status;
+	if (!policy)
+		return EXIT_POLICY_ERRORS;
+	for (size_t i = 0; i < selection->count; i++)
+		printf("%s: valid\n", selection->paths[i]);
+	printf("%zu %s, %zu %s in all%s\n", policy->rule_count,
+	       policy->rule_count == 1 ? "rule" : "rules", policy->watch_count,
+	       policy->watch_count == 1 ? "watch" : "watches",
+	       selection->without_default ? "" : ", the default policy included");
+	policy_free(policy);
+	return EXIT_SUCCESS;
 }
 
 static void policy_usage_error(const char *message, const char *value)

@@ -210,6 +210,7 @@ static void load_image(struct proc_table *table, struct process *process)
 		process->image_start = process->exec_time;
 	}
 	clear_image(process);
+	process->unbacked_code = false;
 	process->exe = exe;
 	process->exe_path = exe.path ? strdup(exe.path) : NULL;
 	process->exe.path = process->exe_path;
@@ -439,6 +440,33 @@ static bool has_libc(const struct maps *maps)
 	return false;
 }
 
+/*
+ * Returns true if some executable mapping has no file on disk behind it
+ * (anonymous memory, a memfd, a deleted file), where shellcode and JIT
+ * code run. Only then can a caller frame be unbacked.
+ */
+static bool has_unbacked_code(const struct maps *maps,
+			      const struct exe_identity *exe)
+{
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct mapping *mapping = &maps->items[i];
+
+		if (!(mapping->perms & MAPPING_EXEC))
+			continue;
+		switch (origin_classify(mapping, exe)) {
+		case ORIGIN_ANONYMOUS:
+		case ORIGIN_HEAP:
+		case ORIGIN_STACK:
+		case ORIGIN_MEMFD:
+		case ORIGIN_DELETED:
+			return true;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
 static int reload_maps(struct process *process)
 {
 	int err = maps_read(&process->maps, process->reader_tid);
@@ -447,8 +475,11 @@ static int reload_maps(struct process *process)
 	process->maps_weakened = false;
 	process->maps_changes++;
 	process->dirty_count = 0;
-	if (err == 0)
+	if (err == 0) {
 		process->libc_mapped = has_libc(&process->maps);
+		process->unbacked_code |=
+			has_unbacked_code(&process->maps, &process->exe);
+	}
 	return err;
 }
 

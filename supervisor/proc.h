@@ -69,6 +69,12 @@ struct process {
 	unsigned long maps_changes; /* counts process_mark_dirty() calls */
 	struct mapping queried; /* scratch space for maps_query() */
 	bool libc_mapped;
+	/*
+	 * The process may have executable memory without a file on disk:
+	 * seen in its maps, or it mapped or mprotect()ed code that may be.
+	 * Cleared by exec only.
+	 */
+	bool unbacked_code;
 	struct address_range dirty[PROCESS_DIRTY_MAX];
 	size_t dirty_count;
 

@@ -529,8 +529,8 @@ void record_fold_key(const struct call *call, struct finding *finding)
 	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC)
 		return;
 	int n = snprintf(finding->fold_key, sizeof(finding->fold_key),
-			 "%s|%d|%llu|%d|%d|%" PRIx64 "|%s", finding->rule->id,
-			 (int)call->tgid,
+			 "%s|%d|%d|%llu|%d|%d|%" PRIx64 "|%s", finding->rule->id,
+			 (int)call->verdict, (int)call->tgid,
 			 (unsigned long long)call->process->start_time,
 			 (int)call->abi, call->nr, call->address,
 			 finding->has_file ? finding->file.path : "");

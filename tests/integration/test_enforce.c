@@ -341,8 +341,42 @@ Test(policy_command, check_reports_position_and_exit_code)
 
 	harness_run_nativemon(&run.result, NULL, "policy", "check", good, NULL);
 	cr_expect_eq(run.result.exit_code, 0, "stderr: %s", run.result.err);
-	cr_expect(strstr(run.result.out, "valid: 1 rule, 1 watch"),
+	cr_expect(strstr(run.result.out, "good.policy: valid"),
 		  "stdout: %s", run.result.out);
+}
+
+Test(policy_command, check_rejects_rule_on_unwatched_syscall)
+{
+	const char *policy = write_policy("unwatched.policy",
+					  "deny syscall openat\n");
+
+	harness_run_nativemon(&run.result, NULL, "policy", "check", policy,
+			      NULL);
+
+	cr_expect_eq(run.result.exit_code, 1, "stderr: %s", run.result.err);
+	cr_expect(strstr(run.result.err, "unwatched.policy:1: "),
+		  "stderr: %s", run.result.err);
+	cr_expect(strstr(run.result.err, "add `watch openat`"), "stderr: %s",
+		  run.result.err);
+}
+
+Test(policy_command, check_includes_default_policy)
+{
+	const char *policy = write_policy("clash.policy",
+					  "alert exec id nm-0001\n");
+
+	harness_run_nativemon(&run.result, NULL, "policy", "check", policy,
+			      NULL);
+	cr_expect_eq(run.result.exit_code, 1,
+		     "an id clash with the default policy passed; stderr: %s",
+		     run.result.err);
+	harness_result_fini(&run.result);
+
+	harness_run_nativemon(&run.result, NULL, "policy", "check",
+			      "--no-default-policy", policy, NULL);
+	cr_expect_eq(run.result.exit_code, 1,
+		     "exec rules need a watch on execve; stderr: %s",
+		     run.result.err);
 }
 
 Test(policy_command, show_prints_rules_and_filter)
