@@ -166,6 +166,9 @@ static void inspect_exec(struct call *call)
 	struct finding *exec;
 
 	process_mark_exec(call->process);
+	/* The new image is still checked through /proc/PID/exe. */
+	if (call->process->userfaultfd)
+		return;
 	if (read_target_string(call->tid, path_address, path, sizeof(path)) < 0)
 		return;
 	exec = add_finding(call, EVENT_EXEC);
@@ -346,8 +349,31 @@ static void inspect_mremap(struct call *call)
 	process_mark_dirty(call->process, call->args[4], call->args[2]);
 }
 
+/*
+ * A page registered with a userfaultfd blocks whoever faults on it until
+ * the process serves the fault, and a read of target memory faults. From
+ * here on nativemon reads none of the process's memory, so a process
+ * cannot stall the supervisor, and with it every other process.
+ *
+ * NOTE: a userfaultfd opened through /dev/userfaultfd (Linux 6.1) comes
+ * from an unwatched open and is not noticed.
+ */
+static void note_userfaultfd(struct call *call)
+{
+	if (call->process->userfaultfd)
+		return;
+	call->process->userfaultfd = true;
+	log_warn("pid %d (%s) created a userfaultfd: nativemon no longer reads"
+		 " its memory, so its exec paths, arguments and call stacks"
+		 " are not reported until it execs",
+		 (int)call->tgid,
+		 call->process->exe_path ? call->process->exe_path : "?");
+}
+
 static void inspect_syscall(struct call *call)
 {
+	if (is_name(call, "userfaultfd"))
+		note_userfaultfd(call);
 	if (is_name(call, "execve") || is_name(call, "execveat")) {
 		inspect_exec(call);
 		return;
@@ -413,7 +439,8 @@ static void unwind_caller(struct monitor *monitor, struct call *call)
 {
 	struct unwind_target target;
 
-	if (!call->has_pointers || call->has_stack)
+	if (!call->has_pointers || call->has_stack ||
+	    call->process->userfaultfd)
 		return;
 	fill_unwind_target(call, &target);
 	call->has_stack = unwind_thread(monitor->unwinder, &target,

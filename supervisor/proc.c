@@ -211,6 +211,7 @@ static void load_image(struct proc_table *table, struct process *process)
 	}
 	clear_image(process);
 	process->unbacked_code = false;
+	process->userfaultfd = false;
 	process->exe = exe;
 	process->exe_path = exe.path ? strdup(exe.path) : NULL;
 	process->exe.path = process->exe_path;
@@ -679,6 +680,10 @@ const char *process_cmdline(struct process *process, size_t *length)
 	char path[64];
 	ssize_t n;
 
+	if (!process->cmdline && process->userfaultfd) {
+		*length = 0;
+		return NULL;
+	}
 	if (!process->cmdline) {
 		process->cmdline = malloc(CMDLINE_MAX);
 		if (!process->cmdline)

@@ -75,6 +75,12 @@ struct process {
 	 * Cleared by exec only.
 	 */
 	bool unbacked_code;
+	/*
+	 * The process created a userfaultfd, so reading its memory (argv
+	 * and paths, stacks, even /proc/PID/cmdline) may block nativemon
+	 * until the process serves the fault. Cleared by exec.
+	 */
+	bool userfaultfd;
 	struct address_range dirty[PROCESS_DIRTY_MAX];
 	size_t dirty_count;
 

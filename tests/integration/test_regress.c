@@ -842,3 +842,28 @@ Test(regress, verbose_prints_lifecycle, .timeout = TEST_TIMEOUT)
 			  count, lines[i], run.result.err);
 	}
 }
+
+/*
+ * A path in a userfaultfd page that the process serves late must not
+ * stall nativemon, and with it the watched calls of other processes.
+ */
+Test(regress, userfaultfd_page_does_not_stall_others, .timeout = 60)
+{
+	char *command[] = { harness_test_target(&run, "uffd_exec"), NULL };
+	const char *line;
+	long child_ms = -1;
+	int fd_ok = 0;
+
+	harness_test_observe(&run, NULL, command);
+
+	if (strstr(run.result.out, "unsupported"))
+		cr_skip_test("userfaultfd is not allowed here");
+	line = strstr(run.result.out, "child_ms=");
+	cr_assert(line && sscanf(line, "child_ms=%ld fd_ok=%d", &child_ms,
+				 &fd_ok) == 2,
+		  "stdout: %s; stderr: %s", run.result.out, run.result.err);
+	cr_expect_eq(fd_ok, 1);
+	cr_expect_lt(child_ms, 1500,
+		     "the child's watched call waited %ld ms for nativemon",
+		     child_ms);
+}
