@@ -246,3 +246,92 @@ Test(stack, caller_matcher_uses_stack, .timeout = TEST_TIMEOUT)
 			" libc; seen: %s",
 		     run.seen);
 }
+
+/* Collects the "return ADDRESS" lines that unwind_chain prints. */
+static size_t read_recorded_returns(const char *out, char returns[][24],
+				    size_t max)
+{
+	size_t count = 0;
+	const char *line = out;
+
+	while (count < max && (line = strstr(line, "return 0x"))) {
+		sscanf(line, "return %23s", returns[count]);
+		count++;
+		line++;
+	}
+	return count;
+}
+
+/*
+ * The supervisor's stack of a real call matches the return addresses the
+ * program recorded itself, in each build of the same call chain. Frame 0
+ * is libc's read and frame 1 is in chain_block; the recorded addresses
+ * follow from frame 2 on.
+ */
+static void expect_chain_stack(const char *target)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/read.policy", scratch);
+	const char *options[] = { "--policy", policy, NULL };
+	struct harness_options run_options = { .run_options = options };
+	char *command[] = { harness_test_target(&run, target), NULL };
+	char returns[6][24];
+	FILE *file = fopen(policy, "w");
+	json_t *event, *frames;
+	size_t count;
+
+	cr_assert(file && fputs("watch read if arg0 == 0\n"
+				"alert syscall read id t-read\n",
+				file) >= 0 &&
+			  fclose(file) == 0,
+		  "cannot write %s", policy);
+
+	harness_test_observe(&run, &run_options, command);
+
+	count = read_recorded_returns(run.result.out, returns, 6);
+	cr_assert_eq(count, 6, "%s recorded %zu return addresses: %s", target,
+		     count, run.result.out);
+	event = harness_events_find(run.events, "rule.id", "t-read", NULL);
+	cr_assert(event, "%s: no alert for its read; seen: %s", target,
+		  run.seen);
+	frames = stack_frames(event);
+	for (size_t i = 0; i < count; i++) {
+		const char *address = harness_event_string(
+			json_array_get(frames, i + 2), "address");
+
+		cr_expect(address && strcmp(address, returns[i]) == 0,
+			  "%s: frame %zu is %s, the program recorded %s",
+			  target, i + 2, address ? address : "(none)",
+			  returns[i]);
+	}
+}
+
+Test(stack, matches_recorded_chain_at_o0, .timeout = TEST_TIMEOUT)
+{
+	expect_chain_stack("unwind_chain_o0");
+}
+
+Test(stack, matches_recorded_chain_at_o2, .timeout = TEST_TIMEOUT)
+{
+	expect_chain_stack("unwind_chain_o2");
+}
+
+Test(stack, matches_chain_without_frame_pointers, .timeout = TEST_TIMEOUT)
+{
+	expect_chain_stack("unwind_chain_omit_fp");
+}
+
+Test(stack, matches_chain_without_unwind_tables, .timeout = TEST_TIMEOUT)
+{
+	expect_chain_stack("unwind_chain_no_tables");
+}
+
+Test(stack, matches_chain_through_generic_syscall, .timeout = TEST_TIMEOUT)
+{
+	expect_chain_stack("unwind_chain_syscall");
+}
+
+Test(stack, matches_chain_through_linked_library, .timeout = TEST_TIMEOUT)
+{
+	expect_chain_stack("unwind_chain_linked");
+}
