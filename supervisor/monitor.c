@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "callsite.h"
 #include "log.h"
 #include "procfs.h"
 #include "record.h"
@@ -35,6 +36,9 @@
  */
 #define MODULE_CACHE_SIZE 64
 
+/* Ranges of possibly unbacked code looked for on the stack; beyond, unwind. */
+#define UNBACKED_RANGES_MAX 16
+
 int monitor_init(struct monitor *monitor, int listener,
 		 const struct policy *policy, struct event_sink *sink)
 {
@@ -44,6 +48,9 @@ int monitor_init(struct monitor *monitor, int listener,
 	monitor->mode = policy_effective_mode(policy);
 	monitor->sink = sink;
 	proc_table_init(&monitor->processes);
+	monitor->stack_words = calloc(STACK_SCAN_WORDS, sizeof(uint64_t));
+	if (!monitor->stack_words)
+		return -ENOMEM;
 	monitor->modules = module_cache_new(MODULE_CACHE_SIZE);
 	if (monitor->modules)
 		monitor->unwinder = unwinder_new(monitor->modules, NULL);
@@ -59,6 +66,8 @@ void monitor_fini(struct monitor *monitor)
 	module_cache_free(monitor->modules);
 	monitor->unwinder = NULL;
 	monitor->modules = NULL;
+	free(monitor->stack_words);
+	monitor->stack_words = NULL;
 	notify_buffers_fini(&monitor->buffers);
 }
 
@@ -413,15 +422,15 @@ static void fill_unwind_target(const struct call *call,
  * checks that it lies on one of the thread's stacks. Only the x86-64 ABI
  * is checked and unwound: int 0x80 and x32 calls are alerts by themselves.
  */
-static void check_stack_pointer(struct call *call)
+static void check_stack_pointer(struct monitor *monitor, struct call *call)
 {
 	struct unwind_target target;
 	enum stack_pointer_place place;
 
 	if (call->abi != ABI_X86_64 || call->origin_unreadable)
 		return;
-	if (procfs_read_syscall_pointers(call->tgid, call->tid, &call->sp,
-					 &call->stack_ip) < 0)
+	if (proc_table_read_syscall_pointers(&monitor->processes, call->tid,
+					     &call->sp, &call->stack_ip) < 0)
 		return;
 	call->has_pointers = true;
 	fill_unwind_target(call, &target);
@@ -450,14 +459,98 @@ static void unwind_caller(struct monitor *monitor, struct call *call)
 		call->caller = unwind_stack_caller(&call->stack);
 }
 
+static bool is_in_ranges(uint64_t word, const struct address_range *ranges,
+			 size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (word >= ranges[i].start && word < ranges[i].end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Returns true if a call instruction may end at address, so that pointers
+ * to data in those ranges do not count as return addresses. When the page
+ * before cannot be read, only the bytes of address's own page are looked
+ * at, because a call cannot straddle into unmapped memory.
+ */
+static bool may_be_return_address(const struct call *call, uint64_t address)
+{
+	uint8_t before[CALLSITE_BYTES_MAX];
+	uint64_t in_page = address & 0xfff;
+	struct callsite site;
+	size_t length = sizeof(before);
+	ssize_t n;
+
+	if (address < CALLSITE_BYTES_MAX)
+		return false;
+	n = read_target_memory(call->tid, address - length, before, length);
+	if (n != (ssize_t)length && in_page < length) {
+		length = (size_t)in_page;
+		if (length < 2)
+			return false;
+		n = read_target_memory(call->tid, address - length, before,
+				       length);
+	}
+	if (n != (ssize_t)length)
+		return true;
+	return callsite_decode(before, length, address, &site);
+}
+
+/*
+ * Returns false only if no word of the stack, as far as the unwinder
+ * would read it, points into memory that may be executable without a
+ * file. Every return address that an unwind can find is such a word, so
+ * then no caller frame can be unbacked and the unwind is saved.
+ */
+static bool stack_may_hold_unbacked(struct monitor *monitor,
+				    struct call *call)
+{
+	struct address_range ranges[UNBACKED_RANGES_MAX];
+	const struct mapping *stack;
+	size_t count, words;
+	ssize_t n;
+	int err;
+
+	count = process_unbacked_ranges(call->process, ranges,
+					UNBACKED_RANGES_MAX);
+	if (count == 0 || call->process->userfaultfd)
+		return false;
+	if (count == SIZE_MAX)
+		return true;
+	stack = process_find_mapping(call->process, call->sp, &err);
+	if (!stack || stack->end <= call->sp)
+		return true;
+	words = (size_t)(stack->end - call->sp) / sizeof(uint64_t);
+	if (words > STACK_SCAN_WORDS)
+		words = STACK_SCAN_WORDS;
+	n = read_target_memory(call->tid, call->sp, monitor->stack_words,
+			       words * sizeof(uint64_t));
+	if (n <= 0)
+		return true;
+	for (size_t i = 0; i < (size_t)n / sizeof(uint64_t); i++) {
+		uint64_t word = monitor->stack_words[i];
+
+		if (is_in_ranges(word, ranges, count) &&
+		    may_be_return_address(call, word))
+			return true;
+	}
+	return false;
+}
+
 /*
  * A caller frame can only be unbacked in a process that has executable
  * memory without a file, and the caller matcher needs the frames always.
  */
-static bool needs_stack(const struct monitor *monitor, const struct call *call)
+static bool needs_stack(struct monitor *monitor, struct call *call)
 {
-	return call->process->unbacked_code ||
-	       (monitor->policy->needs & POLICY_NEEDS_CALLER);
+	if (!call->has_pointers)
+		return false;
+	if (monitor->policy->needs & POLICY_NEEDS_CALLER)
+		return true;
+	return call->process->unbacked_code &&
+	       stack_may_hold_unbacked(monitor, call);
 }
 
 static bool is_unbacked(enum origin_kind origin)
@@ -521,7 +614,7 @@ static void analyze(struct monitor *monitor, struct call *call)
 	if (call->process->image_changed)
 		inspect_new_image(call);
 	locate_origin(call);
-	check_stack_pointer(call);
+	check_stack_pointer(monitor, call);
 	if (needs_stack(monitor, call))
 		unwind_caller(monitor, call);
 	classify_origin(call);

@@ -15,6 +15,9 @@
 #include "proc.h"
 #include "unwind.h"
 
+/* 64 KiB of stack, as much as one unwind reads by default. */
+#define STACK_SCAN_WORDS (64 * 1024 / 8)
+
 struct monitor {
 	int listener;
 	const struct policy *policy;
@@ -22,6 +25,7 @@ struct monitor {
 	struct event_sink *sink;
 	struct proc_table processes;
 	struct module_cache *modules; /* unwind tables and symbols */
+	uint64_t *stack_words;	      /* STACK_SCAN_WORDS, see monitor.c */
 	struct unwinder *unwinder;
 	struct notify_buffers buffers;
 	struct call call; /* of the notification being handled */

@@ -82,6 +82,8 @@ static void drop_thread(struct proc_table *table, struct thread *thread)
 	table->thread_count--;
 	if (thread->pidfd >= 0)
 		close(thread->pidfd);
+	if (thread->syscall_fd >= 0)
+		close(thread->syscall_fd);
 	free(thread);
 }
 
@@ -355,6 +357,7 @@ static struct thread *add_thread(struct proc_table *table, pid_t tid,
 	thread->start_time = start_time;
 	thread->process = process;
 	thread->pidfd = open_thread_pidfd(tid, tgid);
+	thread->syscall_fd = -1;
 	RB_INSERT(thread_tree, &table->threads, thread);
 	table->thread_count++;
 	return thread;
@@ -592,6 +595,12 @@ void process_mark_dirty(struct process *process, uint64_t start,
 		process->maps_weakened = true;
 		return;
 	}
+	/* A JIT that toggles the same pages adds no new range. */
+	for (size_t i = 0; i < process->dirty_count; i++) {
+		if (process->dirty[i].start <= start &&
+		    end <= process->dirty[i].end)
+			return;
+	}
 	/* A wrapped range or too many ranges: distrust it all. */
 	if (end < start || process->dirty_count == PROCESS_DIRTY_MAX) {
 		process->maps_valid = false;
@@ -600,6 +609,41 @@ void process_mark_dirty(struct process *process, uint64_t start,
 	process->dirty[process->dirty_count].start = start;
 	process->dirty[process->dirty_count].end = end;
 	process->dirty_count++;
+}
+
+size_t process_unbacked_ranges(const struct process *process,
+			       struct address_range *ranges, size_t max)
+{
+	const struct maps *maps = &process->maps;
+	size_t count = 0;
+
+	if (!process->maps_valid || process->maps_weakened ||
+	    process->dirty_count > max)
+		return SIZE_MAX;
+	for (size_t i = 0; i < process->dirty_count; i++)
+		ranges[count++] = process->dirty[i];
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct mapping *mapping = &maps->items[i];
+
+		if (!(mapping->perms & MAPPING_EXEC))
+			continue;
+		switch (origin_classify(mapping, &process->exe)) {
+		case ORIGIN_ANONYMOUS:
+		case ORIGIN_HEAP:
+		case ORIGIN_STACK:
+		case ORIGIN_MEMFD:
+		case ORIGIN_DELETED:
+			if (count == max)
+				return SIZE_MAX;
+			ranges[count].start = mapping->start;
+			ranges[count].end = mapping->end;
+			count++;
+			break;
+		default:
+			break;
+		}
+	}
+	return count;
 }
 
 void process_mark_exec(struct process *process)
@@ -649,6 +693,27 @@ void process_forget_module(struct process *process, dev_t dev, ino_t inode)
 		process->modules[i] = process->modules[--process->module_count];
 		return;
 	}
+}
+
+int proc_table_read_syscall_pointers(struct proc_table *table, pid_t tid,
+				     uint64_t *sp, uint64_t *ip)
+{
+	struct thread key = { .tid = tid };
+	struct thread *thread = RB_FIND(thread_tree, &table->threads, &key);
+	char path[96];
+
+	if (!thread)
+		return -ESRCH;
+	if (thread->syscall_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall",
+			 (int)thread->process->tgid, (int)tid);
+		/* At the descriptor limit, open the file for each read. */
+		thread->syscall_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (thread->syscall_fd < 0)
+			return procfs_read_syscall_pointers(
+				thread->process->tgid, tid, sp, ip);
+	}
+	return procfs_pread_syscall_pointers(thread->syscall_fd, sp, ip);
 }
 
 int proc_table_kill(struct proc_table *table, pid_t tid)

@@ -95,6 +95,7 @@ struct thread {
 	pid_t tid;
 	unsigned long long start_time;
 	int pidfd; /* readable once the thread exited; -1 if none */
+	int syscall_fd; /* its /proc/.../syscall, opened on first use; -1 */
 	struct process *process;
 };
 
@@ -144,6 +145,16 @@ void process_mark_dirty(struct process *process, uint64_t start,
 			uint64_t length);
 
 /*
+ * Fills ranges with the address ranges that may hold executable memory
+ * without a file on disk: cached executable mappings of such memory, and
+ * ranges marked out of date. Returns their number, or SIZE_MAX when there
+ * are more than max or the cache cannot tell (an executable mapping may
+ * have appeared anywhere).
+ */
+size_t process_unbacked_ranges(const struct process *process,
+			       struct address_range *ranges, size_t max);
+
+/*
  * Records that the process is about to exec, which replaces its image. The
  * command line is read now, while it is still the old image's, for the
  * lineage.
@@ -168,6 +179,14 @@ void process_forget_module(struct process *process, dev_t dev, ino_t inode);
  * -errno (-ESRCH when the table has no entry for tid).
  */
 int proc_table_kill(struct proc_table *table, pid_t tid);
+
+/*
+ * Reads the stack and instruction pointers of the blocked thread tid,
+ * keeping its /proc/TGID/task/TID/syscall open for the next call. Returns
+ * 0, -EAGAIN when the thread is running, or a negative errno.
+ */
+int proc_table_read_syscall_pointers(struct proc_table *table, pid_t tid,
+				     uint64_t *sp, uint64_t *ip);
 
 /* Returns the cached command line, reading it on first use. */
 const char *process_cmdline(struct process *process, size_t *length);

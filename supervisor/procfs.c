@@ -167,11 +167,26 @@ int procfs_read_status(pid_t tid, pid_t *tgid, uid_t *uid)
 	return 0;
 }
 
+/* Parses "NR ARG1..ARG6 SP IP", all hexadecimal but NR. */
+static int parse_syscall_pointers(const char *text, uint64_t *sp,
+				  uint64_t *ip)
+{
+	long long nr;
+
+	/* "running" or "-1 SP IP" mean the thread is not blocked in a call. */
+	if (sscanf(text, "%lld", &nr) != 1 || nr < 0)
+		return -EAGAIN;
+	if (sscanf(text,
+		   "%*d %*x %*x %*x %*x %*x %*x %" SCNx64 " %" SCNx64, sp,
+		   ip) != 2)
+		return -EINVAL;
+	return 0;
+}
+
 int procfs_read_syscall_pointers(pid_t tgid, pid_t tid, uint64_t *sp,
 				 uint64_t *ip)
 {
 	char path[96], text[256];
-	long long nr;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)tgid,
@@ -179,13 +194,18 @@ int procfs_read_syscall_pointers(pid_t tgid, pid_t tid, uint64_t *sp,
 	n = procfs_read_small(path, text, sizeof(text));
 	if (n < 0)
 		return (int)n;
-	/* "running" or "-1 SP IP" mean the thread is not blocked in a call. */
-	if (sscanf(text, "%lld", &nr) != 1 || nr < 0)
-		return -EAGAIN;
-	/* NR ARG1..ARG6 SP IP, all hexadecimal but NR. */
-	if (sscanf(text,
-		   "%*d %*x %*x %*x %*x %*x %*x %" SCNx64 " %" SCNx64, sp,
-		   ip) != 2)
-		return -EINVAL;
-	return 0;
+	return parse_syscall_pointers(text, sp, ip);
+}
+
+int procfs_pread_syscall_pointers(int fd, uint64_t *sp, uint64_t *ip)
+{
+	char text[256];
+	ssize_t n;
+
+	/* A read from offset 0 makes the kernel format the file afresh. */
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	return parse_syscall_pointers(text, sp, ip);
 }

@@ -50,4 +50,10 @@ int procfs_read_status(pid_t tid, pid_t *tgid, uid_t *uid);
 int procfs_read_syscall_pointers(pid_t tgid, pid_t tid, uint64_t *sp,
 				 uint64_t *ip);
 
+/*
+ * The same from an open descriptor of that file, which saves the open and
+ * close of each read. Returns 0, -EAGAIN or a negative errno.
+ */
+int procfs_pread_syscall_pointers(int fd, uint64_t *sp, uint64_t *ip);
+
 #endif
