@@ -553,20 +553,6 @@ static bool needs_stack(struct monitor *monitor, struct call *call)
 	       stack_may_hold_unbacked(monitor, call);
 }
 
-static bool is_unbacked(enum origin_kind origin)
-{
-	switch (origin) {
-	case ORIGIN_ANONYMOUS:
-	case ORIGIN_HEAP:
-	case ORIGIN_STACK:
-	case ORIGIN_MEMFD:
-	case ORIGIN_DELETED:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * Returns true if a caller frame of a call issued from libc or the loader
  * lies in memory without a file on disk: shellcode that called a libc
@@ -583,7 +569,7 @@ static bool has_unbacked_caller(const struct call *call)
 		if (frame->method != FRAME_METHOD_CFI &&
 		    frame->method != FRAME_METHOD_FP)
 			continue;
-		if (is_unbacked(frame->origin))
+		if (origin_is_unbacked(frame->origin))
 			return true;
 	}
 	return false;

@@ -44,6 +44,20 @@ bool origin_is_libc_path(const char *path)
 	return base_name_matches(path, libc_names);
 }
 
+bool origin_is_unbacked(enum origin_kind kind)
+{
+	switch (kind) {
+	case ORIGIN_ANONYMOUS:
+	case ORIGIN_HEAP:
+	case ORIGIN_STACK:
+	case ORIGIN_MEMFD:
+	case ORIGIN_DELETED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool origin_is_loader_path(const char *path)
 {
 	return base_name_matches(path, loader_names);

@@ -31,6 +31,13 @@ enum origin_kind origin_classify(const struct mapping *mapping,
 /* Returns true if the base name of path is that of a C library. */
 bool origin_is_libc_path(const char *path);
 
+/*
+ * Returns true for memory without a file on disk behind it: anonymous,
+ * heap, stack, a memfd or a deleted file. Code there is shellcode, JIT
+ * output or a loaded payload.
+ */
+bool origin_is_unbacked(enum origin_kind kind);
+
 /* Returns true if the base name of path is that of a dynamic loader. */
 bool origin_is_loader_path(const char *path);
 

@@ -455,18 +455,9 @@ static bool has_unbacked_code(const struct maps *maps,
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct mapping *mapping = &maps->items[i];
 
-		if (!(mapping->perms & MAPPING_EXEC))
-			continue;
-		switch (origin_classify(mapping, exe)) {
-		case ORIGIN_ANONYMOUS:
-		case ORIGIN_HEAP:
-		case ORIGIN_STACK:
-		case ORIGIN_MEMFD:
-		case ORIGIN_DELETED:
+		if ((mapping->perms & MAPPING_EXEC) &&
+		    origin_is_unbacked(origin_classify(mapping, exe)))
 			return true;
-		default:
-			break;
-		}
 	}
 	return false;
 }
@@ -625,23 +616,14 @@ size_t process_unbacked_ranges(const struct process *process,
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct mapping *mapping = &maps->items[i];
 
-		if (!(mapping->perms & MAPPING_EXEC))
+		if (!(mapping->perms & MAPPING_EXEC) ||
+		    !origin_is_unbacked(origin_classify(mapping, &process->exe)))
 			continue;
-		switch (origin_classify(mapping, &process->exe)) {
-		case ORIGIN_ANONYMOUS:
-		case ORIGIN_HEAP:
-		case ORIGIN_STACK:
-		case ORIGIN_MEMFD:
-		case ORIGIN_DELETED:
-			if (count == max)
-				return SIZE_MAX;
-			ranges[count].start = mapping->start;
-			ranges[count].end = mapping->end;
-			count++;
-			break;
-		default:
-			break;
-		}
+		if (count == max)
+			return SIZE_MAX;
+		ranges[count].start = mapping->start;
+		ranges[count].end = mapping->end;
+		count++;
 	}
 	return count;
 }
