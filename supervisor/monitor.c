@@ -359,8 +359,8 @@ static void inspect_mremap(struct call *call)
 }
 
 /*
- * A page registered with a userfaultfd blocks whoever faults on it until
- * the process serves the fault, and a read of target memory faults. From
+ * A page registered with a userfaultfd blocks any task that faults on it
+ * until the process serves the fault, and a read of target memory faults. From
  * here on nativemon reads none of the process's memory, so a process
  * cannot stall the supervisor, and with it every other process.
  *
