@@ -194,3 +194,70 @@ Test(lineage, table_keeps_image_replaced_by_exec, .timeout = 30)
 	close(trigger);
 	proc_table_fini(&table);
 }
+
+static pid_t fork_paused_child(void)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Makes the next fork() get pid, through ns_last_pid; needs root. */
+static pid_t fork_with_pid(pid_t pid)
+{
+	for (int attempt = 0; attempt < 20; attempt++) {
+		FILE *last = fopen("/proc/sys/kernel/ns_last_pid", "w");
+		pid_t child;
+
+		cr_assert_not_null(last, "cannot open ns_last_pid");
+		fprintf(last, "%d", (int)pid - 1);
+		fclose(last);
+		child = fork_paused_child();
+		if (child == pid)
+			return child;
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	cr_skip_test("another process kept taking pid %d", (int)pid);
+	return -1;
+}
+
+/* An entry of a dead process is never taken for the next one. */
+Test(lineage, table_replaces_entry_of_reused_pid, .timeout = 30)
+{
+	struct proc_table table;
+	struct process *process;
+	unsigned long long first_start;
+	struct procfs_stat stat;
+	pid_t first, second;
+	int err;
+
+	if (geteuid() != 0)
+		cr_skip_test("reusing a pid on purpose needs root");
+	proc_table_init(&table);
+	first = fork_paused_child();
+	process = proc_table_resolve(&table, first, &err);
+	cr_assert_not_null(process, "resolve: %d", err);
+	first_start = process->start_time;
+	kill(first, SIGKILL);
+	waitpid(first, NULL, 0);
+	/* Clock ticks are 10 ms: make the two start times differ. */
+	usleep(30 * 1000);
+
+	second = fork_with_pid(first);
+	process = proc_table_resolve(&table, second, &err);
+
+	cr_assert_not_null(process, "resolve of the reused pid: %d", err);
+	cr_assert_eq(procfs_read_stat(second, &stat), 0);
+	cr_expect_neq(process->start_time, first_start);
+	cr_expect_eq(process->start_time, stat.start_time);
+	cr_expect_eq(table.process_count, 1, "the dead entry was kept");
+	kill(second, SIGKILL);
+	waitpid(second, NULL, 0);
+	proc_table_fini(&table);
+}
