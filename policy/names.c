@@ -208,6 +208,20 @@ const char *errno_name(int error)
  * from glibc's strerrorname_np(3), so no table here can fall out of date. */
 int lookup_errno(const char *name)
 {
+	/* Names that glibc defines as equal to another, which
+	 * strerrorname_np(3) never returns. */
+	static const struct {
+		const char *alias, *name;
+	} aliases[] = {
+		{ "EWOULDBLOCK", "EAGAIN" },
+		{ "ENOTSUP", "EOPNOTSUPP" },
+		{ "EDEADLOCK", "EDEADLK" },
+	};
+
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (strcmp(name, aliases[i].alias) == 0)
+			name = aliases[i].name;
+	}
 	for (int error = 1; error <= ERRNO_MAX; error++) {
 		const char *known = strerrorname_np(error);
 

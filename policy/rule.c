@@ -201,11 +201,17 @@ static int parse_uid(struct parser *parser, const struct token *value,
 	int err = parse_decimal(member, UID_MAX_VALID, &number);
 
 	show_value(shown, member);
-	if (err == -EINVAL)
+	/* A name gets the command that finds its number; "-1" does not. */
+	if (err == -EINVAL && isalpha((unsigned char)member[0]))
 		return parser_report(parser, value,
 				     "uid '%s' is not a number; use the user's "
 				     "number, which 'id -u %s' prints",
 				     shown, shown);
+	if (err == -EINVAL)
+		return parser_report(parser, value,
+				     "uid '%s' is not a number; expected a "
+				     "decimal number from 0 to %u",
+				     shown, UID_MAX_VALID);
 	if (err == -ERANGE)
 		return parser_report(
 			parser, value,
