@@ -25,6 +25,14 @@
  */
 #define CALL_FINDINGS_MAX 8
 
+/* A call changes at most one range; more marks everything out of date. */
+#define CALL_CHANGES_MAX 2
+
+struct mapping_change {
+	uint64_t start;
+	uint64_t length; /* 0: anywhere */
+};
+
 /* What happens to the syscall, written as nativemon.verdict. */
 enum call_verdict {
 	VERDICT_ALLOW,	    /* the call runs */
@@ -84,6 +92,10 @@ struct call {
 
 	struct finding findings[CALL_FINDINGS_MAX];
 	size_t finding_count;
+
+	/* Mapping changes the call will make; see mark_changed(). */
+	struct mapping_change changed[CALL_CHANGES_MAX];
+	size_t changed_count;
 
 	/* Read only when a rule of the policy uses them. */
 	bool uid_known;

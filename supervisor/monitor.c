@@ -71,6 +71,31 @@ void monitor_fini(struct monitor *monitor)
 	notify_buffers_fini(&monitor->buffers);
 }
 
+/*
+ * Records that the call will change the mappings in [start, start +
+ * length), or anywhere for length 0. The change only happens once the
+ * call runs, after the response, so the mark is applied to the cache
+ * then: a reread of the maps while the call is being judged would see the
+ * old mappings and drop a mark made earlier.
+ */
+static void mark_changed(struct call *call, uint64_t start, uint64_t length)
+{
+	if (call->changed_count == CALL_CHANGES_MAX) {
+		length = 0;
+		call->changed_count--;
+	}
+	call->changed[call->changed_count].start = start;
+	call->changed[call->changed_count].length = length;
+	call->changed_count++;
+}
+
+static void apply_changes(struct call *call)
+{
+	for (size_t i = 0; i < call->changed_count; i++)
+		process_mark_dirty(call->process, call->changed[i].start,
+				   call->changed[i].length);
+}
+
 static bool is_name(const struct call *call, const char *name)
 {
 	return call->name && strcmp(call->name, name) == 0;
@@ -298,9 +323,9 @@ static void inspect_mmap(struct call *call)
 	int err;
 
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
-		process_mark_dirty(call->process, call->args[0], call->args[1]);
+		mark_changed(call, call->args[0], call->args[1]);
 	else
-		process_mark_dirty(call->process, 0, 0);
+		mark_changed(call, 0, 0);
 	if (flags & MAP_ANONYMOUS) {
 		call->process->unbacked_code = true;
 		return;
@@ -316,7 +341,8 @@ static void inspect_mmap(struct call *call)
 	 */
 	if (!is_unlinked(file.kind) && origin_is_libc_path(file.path))
 		call->process->libc_mapped = true;
-	if (is_unlinked(file.kind))
+	/* A mapping of /dev/zero or another device is no file on disk. */
+	if (is_unlinked(file.kind) || !S_ISREG(file.st.st_mode))
 		call->process->unbacked_code = true;
 	add_module_finding(call, &file);
 }
@@ -337,7 +363,7 @@ static void inspect_mprotect(struct call *call)
 	 * show yet: the unwinder would reject return addresses into it, and
 	 * a stale file entry could make shellcode look like a library.
 	 */
-	process_mark_dirty(call->process, call->args[0], call->args[1]);
+	mark_changed(call, call->args[0], call->args[1]);
 	if (!mapping || !mapping->path || mapping->path[0] != '/' ||
 	    mapping->inode == 0) {
 		call->process->unbacked_code = true;
@@ -355,7 +381,7 @@ static void inspect_mprotect(struct call *call)
 /* mremap(old, old_size, new_size, flags, new_address) with MREMAP_FIXED. */
 static void inspect_mremap(struct call *call)
 {
-	process_mark_dirty(call->process, call->args[4], call->args[2]);
+	mark_changed(call, call->args[4], call->args[2]);
 }
 
 /*
@@ -389,7 +415,7 @@ static void inspect_syscall(struct call *call)
 	}
 	if (call->abi != ABI_X86_64) {
 		/* Other ABIs' mmap variants: only keep the cache honest. */
-		process_mark_dirty(call->process, 0, 0);
+		mark_changed(call, 0, 0);
 		return;
 	}
 	if (is_name(call, "mmap"))
@@ -557,7 +583,8 @@ static bool needs_stack(struct monitor *monitor, struct call *call)
  * Returns true if a caller frame of a call issued from libc or the loader
  * lies in memory without a file on disk: shellcode that called a libc
  * function. Only frames found from unwind tables or frame pointers count,
- * because a stack scan can pick up a stale return address.
+ * up to the first frame a stack scan found, because a scan can pick up a
+ * stale return address and every frame after it builds on that.
  */
 static bool has_unbacked_caller(const struct call *call)
 {
@@ -566,9 +593,8 @@ static bool has_unbacked_caller(const struct call *call)
 	for (size_t i = 1; i < call->stack.count; i++) {
 		const struct frame *frame = &call->stack.frames[i];
 
-		if (frame->method != FRAME_METHOD_CFI &&
-		    frame->method != FRAME_METHOD_FP)
-			continue;
+		if (frame->method == FRAME_METHOD_SCAN)
+			break;
 		if (origin_is_unbacked(frame->origin))
 			return true;
 	}
@@ -844,6 +870,8 @@ int monitor_handle_one(struct monitor *monitor)
 		judge(monitor, call);
 	/* Everything read above describes the caller only if it still waits. */
 	valid = notify_id_valid(monitor->listener, buffers->request->id);
+	if (call->process)
+		apply_changes(call);
 	if (valid && call->process)
 		enforce(monitor, call);
 	err = notify_respond(monitor->listener, buffers);

@@ -183,6 +183,33 @@ static void retire_image(struct proc_table *table, struct process *process)
 }
 
 /*
+ * Returns true if the command line differs from the one cached before an
+ * exec call. An exec of the same program, as a shell running a shell,
+ * keeps the executable, and only the new command line shows it happened.
+ */
+static bool has_new_cmdline(const struct process *process)
+{
+	char path[64], *text;
+	bool changed;
+	ssize_t n;
+
+	if (!process->cmdline || process->userfaultfd)
+		return false;
+	text = malloc(CMDLINE_MAX);
+	if (!text)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline",
+		 (int)process->reader_tid);
+	n = procfs_read_small(path, text, CMDLINE_MAX);
+	if (n == -EFBIG)
+		n = CMDLINE_MAX - 1;
+	changed = n >= 0 && ((size_t)n != process->cmdline_length ||
+			     memcmp(text, process->cmdline, (size_t)n) != 0);
+	free(text);
+	return changed;
+}
+
+/*
  * Reads the executable's identity at the first notification and after each
  * exec call. Shells call exec once per PATH entry and most of those calls
  * fail, so the cached image is only dropped when the executable changed.
@@ -204,7 +231,8 @@ static void load_image(struct proc_table *table, struct process *process)
 		exe.dev_minor = minor(st.st_dev);
 		exe.inode = st.st_ino;
 	}
-	if (process->exe_path && same_exe(&process->exe, &exe))
+	if (process->exe_path && same_exe(&process->exe, &exe) &&
+	    !has_new_cmdline(process))
 		return;
 	process->image_changed = process->exe_path != NULL;
 	if (process->image_changed) {
@@ -385,7 +413,15 @@ static struct thread *find_thread(struct proc_table *table, pid_t tid,
 		if (*err == 0 && stat.start_time == thread->start_time)
 			return thread;
 	}
-	drop_thread(table, thread);
+	/*
+	 * A dead leader means a dead process. Its entry must go now: a new
+	 * process can get the same pid within the same clock tick of start
+	 * time, which find_process() could not tell apart.
+	 */
+	if (thread->tid == thread->process->tgid)
+		remove_process(table, thread->process);
+	else
+		drop_thread(table, thread);
 	return NULL;
 }
 

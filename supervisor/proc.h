@@ -73,6 +73,8 @@ struct process {
 	 * The process may have executable memory without a file on disk:
 	 * seen in its maps, or it mapped or mprotect()ed code that may be.
 	 * Cleared by exec only.
+	 * NOTE: shmat(2) with SHM_EXEC is not watched, so System V shared
+	 * memory made executable counts only once the maps are read again.
 	 */
 	bool unbacked_code;
 	/*

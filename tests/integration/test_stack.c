@@ -221,6 +221,35 @@ Test(stack, ancestry_names_both_shells, .timeout = TEST_TIMEOUT)
 		  "ancestors have no start time");
 }
 
+/*
+ * The inner shell runs the same program as the outer one, so only its new
+ * command line shows that its exec happened.
+ */
+Test(stack, parent_is_shell_that_exec_d_a_shell, .timeout = TEST_TIMEOUT)
+{
+	char *inner = harness_test_format(
+		&run, "sh -c \"%s; true\"; true",
+		harness_test_target(&run, "raw_memfd"));
+	char *command[] = { "sh", "-c", inner, NULL };
+	json_t *event, *args;
+
+	harness_test_observe(&run, NULL, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	event = find_alert("direct-syscall");
+	args = harness_event_get(event, "process.parent.args");
+	cr_assert(json_is_array(args), "no process.parent.args");
+	cr_expect(strstr(json_string_value(json_array_get(args, 2)),
+			 "raw_memfd; true") &&
+			  !strstr(json_string_value(json_array_get(args, 2)),
+				  "sh -c"),
+		  "the parent is the inner shell, not %s",
+		  json_string_value(json_array_get(args, 2)));
+	cr_expect_eq(count_shells(harness_event_get(event,
+						    "nativemon.ancestry")),
+		     2, "expected exactly the two shells");
+}
+
 Test(stack, caller_matcher_uses_stack, .timeout = TEST_TIMEOUT)
 {
 	char *program = harness_test_target(&run, "libc_memfd");
