@@ -132,12 +132,16 @@ bool event_text_needs_escape(const char *bytes, size_t length)
 
 json_t *event_text(const char *bytes, size_t length)
 {
-	json_t *text;
-	char *escaped;
-
 	if (is_utf8(bytes, length))
 		return json_stringn(bytes, length);
-	escaped = malloc(4 * length + 1);
+	return event_text_escaped(bytes, length);
+}
+
+json_t *event_text_escaped(const char *bytes, size_t length)
+{
+	json_t *text;
+	char *escaped = malloc(4 * length + 1);
+
 	if (!escaped)
 		return NULL;
 	text = json_stringn(escaped, escape_invalid(bytes, length, escaped,

@@ -66,6 +66,13 @@ unsigned long event_sink_lost(const struct event_sink *sink);
  */
 json_t *event_text(const char *bytes, size_t length);
 
+/*
+ * Returns the bytes escaped as event_text() escapes invalid UTF-8, also
+ * when they are valid, so that every string of a field listed in
+ * nativemon.escaped reads the same way. Returns NULL without memory.
+ */
+json_t *event_text_escaped(const char *bytes, size_t length);
+
 /* Returns true if event_text() escapes these bytes (not valid UTF-8). */
 bool event_text_needs_escape(const char *bytes, size_t length);
 

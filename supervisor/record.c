@@ -127,14 +127,29 @@ static void add_threat_fields(json_t *record, const struct policy_rule *rule)
 	event_set(record, "threat.technique.id", ids);
 }
 
-/* Returns target text as a JSON string, noting whether it was escaped. */
-static json_t *target_text(const char *text, size_t length, bool *escaped)
+/*
+ * Escaping of the strings of one field that holds several. Once one of
+ * them needs escaping, the field is built again with every string
+ * escaped, because nativemon.escaped names whole fields: a reader must be
+ * able to undo the escapes of each string in them.
+ */
+struct escaping {
+	bool needed; /* some string was not valid UTF-8 */
+	bool all;    /* escape every string */
+};
+
+/* Returns target text as a JSON string for a field escaped as a whole. */
+static json_t *target_text(const char *text, size_t length,
+			   struct escaping *escaping)
 {
-	*escaped |= event_text_needs_escape(text, length);
+	escaping->needed |= event_text_needs_escape(text, length);
+	if (escaping->all)
+		return event_text_escaped(text, length);
 	return event_text(text, length);
 }
 
-static json_t *args_array(const char *bytes, size_t length, bool *escaped)
+static json_t *args_array(const char *bytes, size_t length,
+			  struct escaping *escaped)
 {
 	json_t *array = json_array();
 	size_t at = 0;
@@ -152,11 +167,15 @@ static json_t *args_array(const char *bytes, size_t length, bool *escaped)
 static void set_args(json_t *record, const char *path, const char *bytes,
 		     size_t length)
 {
-	bool escaped = false;
-	json_t *array = args_array(bytes, length, &escaped);
+	struct escaping escaping = { 0 };
+	json_t *array = args_array(bytes, length, &escaping);
 
-	if (escaped)
+	if (escaping.needed) {
+		json_decref(array);
+		escaping.all = true;
+		array = args_array(bytes, length, &escaping);
 		mark_escaped(record, path);
+	}
 	event_set(record, path, array);
 }
 
@@ -170,7 +189,7 @@ static json_t *time_string(const struct timespec *time)
 
 /* Describes one image of a lineage with ECS process field names. */
 static json_t *lineage_object(const struct lineage_entry *entry,
-			      bool *escaped)
+			      struct escaping *escaped)
 {
 	json_t *object = json_object();
 
@@ -193,33 +212,58 @@ static json_t *lineage_object(const struct lineage_entry *entry,
  * nativemon.ancestry lists the caller's earlier images and its ancestors,
  * nearest first; process.parent is the nearest entry of another process.
  */
+static json_t *ancestry_array(const struct lineage *lineage,
+			      struct escaping *escaping)
+{
+	json_t *ancestry = json_array();
+
+	for (size_t i = 0; ancestry && i < lineage->count; i++)
+		json_array_append_new(ancestry,
+				      lineage_object(&lineage->entries[i],
+						     escaping));
+	return ancestry;
+}
+
+/* Returns the nearest entry of another process: the parent. */
+static const struct lineage_entry *find_parent(const struct process *process)
+{
+	for (size_t i = 0; i < process->lineage.count; i++) {
+		if (process->lineage.entries[i].pid != process->tgid)
+			return &process->lineage.entries[i];
+	}
+	return NULL;
+}
+
+/*
+ * nativemon.ancestry lists the caller's earlier images and its ancestors,
+ * nearest first; process.parent is the nearest entry of another process.
+ */
 static bool add_lineage_fields(json_t *record, const struct process *process)
 {
-	const struct lineage *lineage = &process->lineage;
-	const struct lineage_entry *parent = NULL;
-	json_t *ancestry = json_array();
-	bool escaped = false, parent_escaped = false;
+	const struct lineage_entry *parent = find_parent(process);
+	struct escaping escaping = { 0 }, parent_escaping = { 0 };
+	json_t *ancestry, *object;
 
-	for (size_t i = 0; ancestry && i < lineage->count; i++) {
-		const struct lineage_entry *entry = &lineage->entries[i];
-
-		json_array_append_new(ancestry, lineage_object(entry, &escaped));
-		if (!parent && entry->pid != process->tgid)
-			parent = entry;
-	}
-	if (json_array_size(ancestry) == 0) {
-		json_decref(ancestry);
+	if (process->lineage.count == 0)
 		return false;
+	ancestry = ancestry_array(&process->lineage, &escaping);
+	if (escaping.needed) {
+		json_decref(ancestry);
+		escaping.all = true;
+		ancestry = ancestry_array(&process->lineage, &escaping);
+		mark_escaped(record, "nativemon.ancestry");
 	}
 	event_set(record, "nativemon.ancestry", ancestry);
-	if (escaped)
-		mark_escaped(record, "nativemon.ancestry");
 	if (!parent)
 		return false;
-	event_set(record, "process.parent",
-		  lineage_object(parent, &parent_escaped));
-	if (parent_escaped)
+	object = lineage_object(parent, &parent_escaping);
+	if (parent_escaping.needed) {
+		json_decref(object);
+		parent_escaping.all = true;
+		object = lineage_object(parent, &parent_escaping);
 		mark_escaped(record, "process.parent");
+	}
+	event_set(record, "process.parent", object);
 	return true;
 }
 
@@ -353,7 +397,8 @@ static json_t *build_id_string(const struct module *module)
 	return size > 0 ? hex_string(build_id, size) : NULL;
 }
 
-static json_t *frame_object(const struct frame *frame, bool *escaped)
+static json_t *frame_object(const struct frame *frame,
+			    struct escaping *escaped)
 {
 	json_t *object = json_object();
 	char text[24];
@@ -410,13 +455,24 @@ static void add_caller_fields(json_t *record, const struct call *call,
 			  hex_string(digest, sizeof(digest)));
 }
 
+static json_t *frames_array(const struct stack *stack,
+			    struct escaping *escaping)
+{
+	json_t *frames = json_array();
+
+	for (size_t i = 0; frames && i < stack->count; i++)
+		json_array_append_new(frames,
+				      frame_object(&stack->frames[i], escaping));
+	return frames;
+}
+
 /* Alerts carry the whole stack; telemetry its summary and caller. */
 static void add_stack_fields(json_t *record, const struct call *call,
 			     bool alert)
 {
 	char summary[1024];
 	json_t *frames;
-	bool escaped = false;
+	struct escaping escaping = { 0 };
 
 	if (!call->has_stack)
 		return;
@@ -428,14 +484,14 @@ static void add_stack_fields(json_t *record, const struct call *call,
 		add_caller_fields(record, call, alert);
 	if (!alert)
 		return;
-	frames = json_array();
-	for (size_t i = 0; frames && i < call->stack.count; i++)
-		json_array_append_new(frames,
-				      frame_object(&call->stack.frames[i],
-						   &escaped));
-	event_set(record, "nativemon.stack", frames);
-	if (escaped)
+	frames = frames_array(&call->stack, &escaping);
+	if (escaping.needed) {
+		json_decref(frames);
+		escaping.all = true;
+		frames = frames_array(&call->stack, &escaping);
 		mark_escaped(record, "nativemon.stack");
+	}
+	event_set(record, "nativemon.stack", frames);
 }
 
 static void add_file_fields(json_t *record, const struct finding *finding)

@@ -7,6 +7,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -293,6 +294,11 @@ static void serve(struct supervisor *supervisor)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - last_sweep.tv_sec >= SWEEP_INTERVAL_MS / 1000) {
 			proc_table_sweep(&supervisor->monitor.processes);
+			/*
+			 * After a burst of short-lived processes the freed
+			 * entries would otherwise stay in nativemon's RSS.
+			 */
+			malloc_trim(0);
 			last_sweep = now;
 		}
 	}

@@ -750,3 +750,28 @@ Test(detect, quiet_suppresses_alert_line, .timeout = TEST_TIMEOUT)
 	cr_assert(count_alerts("direct-syscall") == 1,
 		  "--quiet must still log the alert; %s", run.seen);
 }
+
+/*
+ * Once one argument needs escaping, nativemon.escaped names process.args,
+ * so every argument is escaped: the valid one's backslash is doubled and
+ * cannot be mistaken for an escape.
+ */
+Test(detect, escaped_args_escape_every_element, .timeout = TEST_TIMEOUT)
+{
+	char *command[] = { "/bin/true", "lit\\xff", "\xff", NULL };
+	json_t *exec, *args;
+
+	harness_test_observe(&run, NULL, command);
+
+	exec = harness_events_find(run.events, "event.action", "exec", NULL);
+	cr_assert(exec, "no exec record; %s", run.seen);
+	args = harness_event_get(exec, "process.args");
+	cr_assert(json_is_array(args) && json_array_size(args) == 3,
+		  "unexpected process.args");
+	cr_expect_str_eq(json_string_value(json_array_get(args, 1)),
+			 "lit\\\\xff");
+	cr_expect_str_eq(json_string_value(json_array_get(args, 2)), "\\xff");
+	cr_expect(harness_events_find(run.events, "nativemon.escaped",
+				      "process.args", NULL),
+		  "process.args is not listed in nativemon.escaped");
+}
