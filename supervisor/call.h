@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -79,22 +80,15 @@ struct call {
 	uint64_t address; /* of the syscall instruction */
 	enum origin_kind origin;
 	bool origin_unreadable; /* the maps could not be read: origin unknown */
-	bool has_module;
-	char module[TARGET_PATH_MAX];
+	bool has_module;	/* module and module_offset are set */
 	uint64_t module_offset;
 	bool has_pointers; /* sp and stack_ip were read from /proc */
 	uint64_t sp;
 	uint64_t stack_ip;
-	bool pivoted; /* sp is outside the thread's stacks */
-	bool has_stack;
-	struct stack stack;	    /* of the blocked thread, x86-64 only */
+	bool pivoted;		    /* sp is outside the thread's stacks */
+	bool has_stack;		    /* stack is set */
 	const struct frame *caller; /* in stack; NULL when unknown */
-
-	struct finding findings[CALL_FINDINGS_MAX];
 	size_t finding_count;
-
-	/* Mapping changes the call will make; see mark_changed(). */
-	struct mapping_change changed[CALL_CHANGES_MAX];
 	size_t changed_count;
 
 	/* Read only when a rule of the policy uses them. */
@@ -105,6 +99,19 @@ struct call {
 	/* From the strongest rule over all findings; see judge(). */
 	enum call_verdict verdict;
 	int deny_errno; /* positive; for DENY and KILL */
+
+	/*
+	 * The large members come last: read_request() clears the call up to
+	 * here only, and the counts and flags above say what below is set.
+	 */
+	char module[TARGET_PATH_MAX];
+	struct stack stack; /* of the blocked thread, x86-64 only */
+	struct finding findings[CALL_FINDINGS_MAX];
+	/* Mapping changes the call will make; see mark_changed(). */
+	struct mapping_change changed[CALL_CHANGES_MAX];
 };
+
+/* The part of struct call that read_request() clears. */
+#define CALL_CLEARED_SIZE offsetof(struct call, module)
 
 #endif

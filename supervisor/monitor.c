@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "abi.h"
@@ -496,6 +497,21 @@ static bool is_in_ranges(uint64_t word, const struct address_range *ranges,
 }
 
 /*
+ * Reads bytes with process_vm_readv(2) alone. A stack word often points
+ * into no mapping at all, and read_target_memory() would then retry
+ * through /proc/PID/mem, which costs an open and a close.
+ */
+static ssize_t read_code_bytes(pid_t tid, uint64_t address, void *buffer,
+			       size_t size)
+{
+	struct iovec local = { .iov_base = buffer, .iov_len = size };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)address,
+				.iov_len = size };
+
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0);
+}
+
+/*
  * Returns true if a call instruction may end at address, so that pointers
  * to data in those ranges do not count as return addresses. When the page
  * before cannot be read, only the bytes of address's own page are looked
@@ -511,13 +527,13 @@ static bool may_be_return_address(const struct call *call, uint64_t address)
 
 	if (address < CALLSITE_BYTES_MAX)
 		return false;
-	n = read_target_memory(call->tid, address - length, before, length);
+	n = read_code_bytes(call->tid, address - length, before, length);
 	if (n != (ssize_t)length && in_page < length) {
 		length = (size_t)in_page;
 		if (length < 2)
 			return false;
-		n = read_target_memory(call->tid, address - length, before,
-				       length);
+		n = read_code_bytes(call->tid, address - length, before,
+				    length);
 	}
 	if (n != (ssize_t)length)
 		return true;
@@ -801,7 +817,8 @@ static void release(struct call *call)
 
 static void read_request(const struct seccomp_notif *request, struct call *call)
 {
-	memset(call, 0, sizeof(*call));
+	/* The call is 80 KiB, and clearing it all cost a microsecond. */
+	memset(call, 0, CALL_CLEARED_SIZE);
 	call->tid = (pid_t)request->pid;
 	call->nr = request->data.nr;
 	call->abi = abi_decode(request->data.arch, request->data.nr);

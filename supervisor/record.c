@@ -283,18 +283,34 @@ static void add_parent_fields(json_t *record, pid_t tid)
 		set_text(record, "process.parent.executable", exe);
 }
 
-static const char *user_name(uid_t uid, char *buffer, size_t size)
+/*
+ * Returns the name of uid, remembering the last one looked up: the
+ * lookup reads /etc/passwd each time, which cost ten microseconds per
+ * record, and the records of one run mostly have one user.
+ * NOTE: a user renamed while nativemon runs keeps the old name here.
+ */
+static const char *user_name(uid_t uid)
 {
+	static bool cached;
+	static uid_t cached_uid;
+	static char cached_name[256];
 	struct passwd entry, *found = NULL;
+	char buffer[1024];
 
-	if (getpwuid_r(uid, &entry, buffer, size, &found) != 0 || !found)
+	if (cached && cached_uid == uid)
+		return cached_name[0] ? cached_name : NULL;
+	if (getpwuid_r(uid, &entry, buffer, sizeof(buffer), &found) != 0)
 		return NULL;
-	return found->pw_name;
+	cached = true;
+	cached_uid = uid;
+	cached_name[0] = '\0';
+	if (found && strlen(found->pw_name) < sizeof(cached_name))
+		strcpy(cached_name, found->pw_name);
+	return cached_name[0] ? cached_name : NULL;
 }
 
 static void add_user_fields(json_t *record, const struct call *call)
 {
-	char buffer[1024];
 	const char *name;
 	pid_t tgid;
 	uid_t uid;
@@ -302,7 +318,7 @@ static void add_user_fields(json_t *record, const struct call *call)
 	if (procfs_read_status(call->tid, &tgid, &uid) < 0)
 		return;
 	event_set(record, "user.id", json_sprintf("%u", (unsigned int)uid));
-	name = user_name(uid, buffer, sizeof(buffer));
+	name = user_name(uid);
 	if (name)
 		set_text(record, "user.name", name);
 }
@@ -380,8 +396,12 @@ static json_t *hex_string(const uint8_t *bytes, size_t size)
 		hex = text;
 	if (!hex)
 		return NULL;
-	for (size_t i = 0; i < size; i++)
-		snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < size; i++) {
+		hex[2 * i] = digits[bytes[i] >> 4];
+		hex[2 * i + 1] = digits[bytes[i] & 0xf];
+	}
 	hex[2 * size] = '\0';
 	value = json_string(hex);
 	if (hex != text)
