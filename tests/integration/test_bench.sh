@@ -13,8 +13,8 @@ driver=${srcdir:-.}/bench/run.sh
 workloads='unwatched mprotect memfd direct jit alert start build http memory'
 variants='native bare nativemon'
 
-# NOTE: without strace installed the strace variant is left out and
-# only this message says so.
+# NOTE: without strace installed the strace variant is left out, and
+# only this message reports it.
 if command -v strace >/dev/null; then
 	variants="$variants strace"
 else
