@@ -104,7 +104,7 @@ struct policy_facts {
 	size_t ancestor_count;
 };
 
-/* Where a rule or watch came from, for messages and `policy show`. */
+/* The source line of a rule or watch, for messages and `policy show`. */
 struct policy_location {
 	const char *file; /* owned by the policy; "<default>" for built-ins */
 	unsigned int line;
@@ -112,7 +112,7 @@ struct policy_location {
 
 /*
  * One rule. String lists are NULL-terminated; a NULL list matches any
- * value. All strings are owned by the policy that holds the rule.
+ * value. All strings are owned by the policy that contains the rule.
  */
 struct policy_rule {
 	char *id;	  /* given with `id`, or derived from the rule's text */
@@ -219,7 +219,7 @@ void policy_free(struct policy *policy);
  * Appends the rules and watches of the file at path, and of the files it
  * includes, to the policy. Every problem is appended to diagnostics and
  * loading goes on past it, so one run reports all of them. Returns 0, or
- * -EINVAL when diagnostics were added (the policy then holds the valid
+ * -EINVAL when diagnostics were added (the policy then contains the valid
  * statements only and must not be used to run anything), or -ENOMEM.
  */
 int policy_load_file(struct policy *policy, const char *path,

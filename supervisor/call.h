@@ -34,7 +34,7 @@ struct mapping_change {
 	uint64_t length; /* 0: anywhere */
 };
 
-/* What happens to the syscall, written as nativemon.verdict. */
+/* The fate of the syscall, written as nativemon.verdict. */
 enum call_verdict {
 	VERDICT_ALLOW,	    /* the call runs */
 	VERDICT_DENY,	    /* the call fails with deny_errno */
@@ -102,7 +102,7 @@ struct call {
 
 	/*
 	 * The large members come last: read_request() clears the call up to
-	 * here only, and the counts and flags above say what below is set.
+	 * here only, and the counts and flags above mark which of them are set.
 	 */
 	char module[TARGET_PATH_MAX];
 	struct stack stack; /* of the blocked thread, x86-64 only */

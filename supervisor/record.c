@@ -128,7 +128,7 @@ static void add_threat_fields(json_t *record, const struct policy_rule *rule)
 }
 
 /*
- * Escaping of the strings of one field that holds several. Once one of
+ * Escaping of the strings of one field that contains several. Once one of
  * them needs escaping, the field is built again with every string
  * escaped, because nativemon.escaped names whole fields: a reader must be
  * able to undo the escapes of each string in them.
