@@ -716,7 +716,7 @@ static int report_lex_error(struct parser *parser,
 /*
  * Copies text with each CR LF line ending turned into LF, so that files
  * saved with Windows line endings read as their authors see them. A CR
- * elsewhere stays and is reported where it stands. Returns NULL without
+ * elsewhere stays and is reported at its position. Returns NULL without
  * memory.
  */
 static char *copy_unix_lines(const char *text, size_t length,

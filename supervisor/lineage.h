@@ -4,7 +4,8 @@
  * first. A process's own earlier images (a `sh -c` that exec'd the
  * command) come before its parent's, so short-lived intermediates stay
  * named after they are gone. Each process copies its parent's lineage when
- * the supervisor first sees it, because the parent may exit soon after.
+ * the supervisor first handles a call of it, because the parent may exit
+ * soon after.
  */
 #ifndef NATIVEMON_LINEAGE_H
 #define NATIVEMON_LINEAGE_H

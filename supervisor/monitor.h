@@ -40,7 +40,7 @@ void monitor_fini(struct monitor *monitor);
 
 /*
  * Receives one notification, responds to it exactly once (denying the call
- * or killing the caller when the policy says so and the mode is enforce)
+ * or killing the caller when a rule requires it and the mode is enforce)
  * and emits its events.
  * Returns 0, including when the target died meanwhile, or a negative errno
  * when the listener itself failed.

@@ -175,7 +175,7 @@ Test(enforce, mode_option_overrides_file, .timeout = TEST_TIMEOUT)
 
 /*
  * Only openat calls with O_CREAT reach the supervisor, so the log rule
- * sees exactly the creating calls: the others stayed in the kernel.
+ * matches exactly the creating calls. The others stayed in the kernel.
  */
 Test(enforce, watch_condition_filters_in_kernel, .timeout = TEST_TIMEOUT)
 {
