@@ -66,6 +66,12 @@ struct ancestry {
 };
 
 struct call {
+	/*
+	 * The attach session of the listener, numbered by `nativemon serve`
+	 * from 1; 0 under `nativemon run`.
+	 */
+	unsigned long session;
+
 	/* From the kernel's notification. */
 	pid_t tid;
 	enum abi abi;

@@ -40,11 +40,10 @@
 /* Ranges of possibly unbacked code looked for on the stack; beyond, unwind. */
 #define UNBACKED_RANGES_MAX 16
 
-int monitor_init(struct monitor *monitor, int listener,
-		 const struct policy *policy, struct event_sink *sink)
+int monitor_init(struct monitor *monitor, const struct policy *policy,
+		 struct event_sink *sink)
 {
 	memset(monitor, 0, sizeof(*monitor));
-	monitor->listener = listener;
 	monitor->policy = policy;
 	monitor->mode = policy_effective_mode(policy);
 	monitor->sink = sink;
@@ -867,14 +866,15 @@ static void enforce(struct monitor *monitor, struct call *call)
 	notify_prepare_error(&monitor->buffers, call->deny_errno);
 }
 
-int monitor_handle_one(struct monitor *monitor)
+int monitor_handle_one(struct monitor *monitor, int listener,
+		       unsigned long session)
 {
 	struct notify_buffers *buffers = &monitor->buffers;
 	struct call *call = &monitor->call;
 	bool valid;
 	int err;
 
-	err = notify_receive(monitor->listener, buffers);
+	err = notify_receive(listener, buffers);
 	if (err == -ENOENT || err == -EINTR)
 		return 0;
 	if (err < 0)
@@ -882,16 +882,17 @@ int monitor_handle_one(struct monitor *monitor)
 	monitor->notifications++;
 	notify_prepare_continue(buffers);
 	read_request(buffers->request, call);
+	call->session = session;
 	analyze(monitor, call);
 	if (call->process)
 		judge(monitor, call);
 	/* Everything read above describes the caller only if it still waits. */
-	valid = notify_id_valid(monitor->listener, buffers->request->id);
+	valid = notify_id_valid(listener, buffers->request->id);
 	if (call->process)
 		apply_changes(call);
 	if (valid && call->process)
 		enforce(monitor, call);
-	err = notify_respond(monitor->listener, buffers);
+	err = notify_respond(listener, buffers);
 	if (err < 0 && err != -ENOENT) {
 		monitor->answer_errors++;
 		log_warn_errno(-err, "cannot send the response to the notification of pid %d",

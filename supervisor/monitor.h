@@ -19,7 +19,6 @@
 #define STACK_SCAN_WORDS (64 * 1024 / 8)
 
 struct monitor {
-	int listener;
 	const struct policy *policy;
 	enum policy_mode mode; /* the policy's, unless the caller overrides */
 	struct event_sink *sink;
@@ -33,18 +32,20 @@ struct monitor {
 	unsigned long answer_errors;
 };
 
-/* Takes no ownership of listener, policy or sink. Returns 0 or -errno. */
-int monitor_init(struct monitor *monitor, int listener,
-		 const struct policy *policy, struct event_sink *sink);
+/* Takes no ownership of policy or sink. Returns 0 or -errno. */
+int monitor_init(struct monitor *monitor, const struct policy *policy,
+		 struct event_sink *sink);
 void monitor_fini(struct monitor *monitor);
 
 /*
- * Receives one notification, responds to it exactly once (denying the call
- * or killing the caller when a rule requires it and the mode is enforce)
- * and emits its events.
+ * Receives one notification from listener, responds to it exactly once
+ * (denying the call or killing the caller when a rule requires it and the
+ * mode is enforce) and emits its events, marked with session when it is
+ * not 0.
  * Returns 0, including when the target died meanwhile, or a negative errno
  * when the listener itself failed.
  */
-int monitor_handle_one(struct monitor *monitor);
+int monitor_handle_one(struct monitor *monitor, int listener,
+		       unsigned long session);
 
 #endif

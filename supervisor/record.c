@@ -333,6 +333,9 @@ static void add_process_fields(json_t *record, const struct call *call,
 
 	event_set(record, "process.pid", json_integer(call->tgid));
 	event_set(record, "process.thread.id", json_integer(call->tid));
+	if (call->session)
+		event_set(record, "nativemon.session",
+			  json_integer((json_int_t)call->session));
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
 	if (procfs_readlink(path, cwd, sizeof(cwd)) >= 0)
 		set_text(record, "process.working_directory", cwd);

@@ -142,8 +142,8 @@ static int start(struct supervisor *supervisor,
 		 supervisor->launch.killable_recv
 			 ? ""
 			 : "; the kernel lacks WAIT_KILLABLE_RECV (Linux 5.19)");
-	err = monitor_init(&supervisor->monitor, supervisor->launch.listener,
-			   options->policy, supervisor->sink);
+	err = monitor_init(&supervisor->monitor, options->policy,
+			   supervisor->sink);
 	if (err < 0) {
 		log_error_errno(-err, "cannot set up the supervisor");
 		return err;
@@ -243,7 +243,6 @@ static void close_listener(struct supervisor *supervisor)
 {
 	close(supervisor->launch.listener);
 	supervisor->launch.listener = -1;
-	supervisor->monitor.listener = -1;
 }
 
 static void handle_listener(struct supervisor *supervisor, short revents)
@@ -251,7 +250,8 @@ static void handle_listener(struct supervisor *supervisor, short revents)
 	int err;
 
 	if (revents & POLLIN) {
-		err = monitor_handle_one(&supervisor->monitor);
+		err = monitor_handle_one(&supervisor->monitor,
+					 supervisor->launch.listener, 0);
 		if (err < 0) {
 			log_error_errno(-err, "cannot receive notifications; "
 					      "watched syscalls now fail with ENOSYS");
