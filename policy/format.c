@@ -114,6 +114,11 @@ static const char *kind_name(unsigned int kind)
 	return origin_kind_name((enum origin_kind)kind);
 }
 
+static const char *source_name(unsigned int source)
+{
+	return load_source_name((enum load_source)source);
+}
+
 static const char *arch_name(unsigned int abi)
 {
 	return abi_name((enum abi)abi);
@@ -160,6 +165,8 @@ static void put_matchers(struct writer *writer, const struct policy_rule *rule)
 	put_bits(writer, "arch", rule->abis, arch_name, ABI_UNKNOWN);
 	put_bits(writer, "file", rule->file_kinds, kind_name,
 		 ORIGIN_KIND_COUNT);
+	put_bits(writer, "source", rule->load_sources, source_name,
+		 LOAD_SOURCE_COUNT);
 	put_tristate(writer, "writable-dir", rule->writable_dir, false);
 	put_tristate(writer, "path-known", rule->path_unknown, true);
 	put_tristate(writer, "has-libc", rule->libc_mapped, false);

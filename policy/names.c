@@ -18,6 +18,14 @@ static const char *const origin_kind_names[ORIGIN_KIND_COUNT] = {
 	[ORIGIN_DELETED] = "deleted",
 };
 
+static const char *const load_source_names[LOAD_SOURCE_COUNT] = {
+	[LOAD_SOURCE_UNKNOWN] = "unknown",
+	[LOAD_SOURCE_LOADER] = "loader",
+	[LOAD_SOURCE_DLOPEN] = "dlopen",
+	[LOAD_SOURCE_DLMOPEN] = "dlmopen",
+	[LOAD_SOURCE_MANUAL_MAP] = "manual-map",
+};
+
 const char *const policy_event_names[EVENT_COUNT] = {
 	[EVENT_NATIVE_API] = "native-api",
 	[EVENT_DIRECT_SYSCALL] = "direct-syscall",
@@ -67,6 +75,11 @@ static const char *name_or_unknown(const char *const *names, size_t count,
 const char *origin_kind_name(enum origin_kind kind)
 {
 	return name_or_unknown(origin_kind_names, ORIGIN_KIND_COUNT, kind);
+}
+
+const char *load_source_name(enum load_source source)
+{
+	return name_or_unknown(load_source_names, LOAD_SOURCE_COUNT, source);
 }
 
 const char *abi_name(enum abi abi)

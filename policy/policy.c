@@ -168,6 +168,7 @@ static bool matches_file(const struct policy_rule *rule,
 			 const struct policy_facts *facts)
 {
 	return matches_bit(rule->file_kinds, facts->file_kind) &&
+	       matches_bit(rule->load_sources, facts->load_source) &&
 	       matches_glob(rule->paths, facts->path) &&
 	       matches_tristate(rule->writable_dir,
 				facts->path_in_writable_dir) &&

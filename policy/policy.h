@@ -31,6 +31,20 @@ enum origin_kind {
 	ORIGIN_KIND_COUNT
 };
 
+/*
+ * How a module-load arrived. The loader's own mappings are told apart by
+ * the preload shim's reports; any other code that maps a file executable
+ * is a manual map, as reflective loaders do.
+ */
+enum load_source {
+	LOAD_SOURCE_UNKNOWN,
+	LOAD_SOURCE_LOADER, /* the program's dependencies, at start-up */
+	LOAD_SOURCE_DLOPEN,
+	LOAD_SOURCE_DLMOPEN,
+	LOAD_SOURCE_MANUAL_MAP,
+	LOAD_SOURCE_COUNT
+};
+
 /* The system call convention a syscall was made through. */
 enum abi {
 	ABI_X86_64,
@@ -95,6 +109,7 @@ struct policy_facts {
 	const char *path;	 /* file loaded or executed; see path_unknown */
 	bool path_unknown;	 /* that file's path could not be read */
 	enum origin_kind file_kind; /* of that file: LIBRARY, MEMFD, DELETED */
+	enum load_source load_source; /* of a module-load */
 	bool path_in_writable_dir;  /* some ancestor directory is o+w */
 	bool libc_mapped;	    /* the process has a libc mapped */
 	bool program_abi;	    /* the program was built for the call's ABI */
@@ -125,6 +140,7 @@ struct policy_rule {
 	char **syscalls;   /* names, compared with the caller's ABI's name */
 	uint32_t origins;  /* ORIGIN_BIT set; 0 matches any */
 	uint32_t file_kinds; /* ORIGIN_BIT set; 0 matches any */
+	uint32_t load_sources; /* bits of enum load_source; 0 matches any */
 	uint32_t abis;	     /* ABI_BIT set; 0 matches any */
 	char **modules;	     /* fnmatch(3) globs */
 	char **callers;
@@ -267,6 +283,7 @@ int policy_watch_format(const struct policy_watch *watch, char *buffer,
 /* Names as they appear in events and policies; "unknown" for out-of-range
  * values. */
 const char *origin_kind_name(enum origin_kind kind);
+const char *load_source_name(enum load_source source);
 const char *abi_name(enum abi abi);
 const char *policy_event_name(enum policy_event event);
 const char *policy_action_name(enum policy_action action);

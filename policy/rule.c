@@ -30,6 +30,7 @@ typedef int parse_value_fn(struct parser *parser, struct rule_builder *builder,
 #define KEY_OPTION (1u << 0)	  /* an option, not a matcher */
 #define KEY_FILE_EVENTS (1u << 1) /* only with events that have a file */
 #define KEY_INVERTED (1u << 2)	  /* yes means the fact is false */
+#define KEY_LOAD_EVENT (1u << 3)  /* only with module-load */
 
 struct rule_key {
 	const char *name;
@@ -143,6 +144,22 @@ static int parse_file_kinds(struct parser *parser, struct rule_builder *builder,
 	return parse_bits(parser, value, "file kind", names, ORIGIN_KIND_COUNT,
 			  "valid kinds are library, memfd and deleted",
 			  &builder->rule.file_kinds);
+}
+
+static int parse_load_sources(struct parser *parser,
+			      struct rule_builder *builder,
+			      const struct rule_key *key,
+			      const struct token *value)
+{
+	const char *names[LOAD_SOURCE_COUNT];
+
+	for (int source = 0; source < LOAD_SOURCE_COUNT; source++)
+		names[source] = load_source_name(source);
+	return parse_bits(parser, value, "load source", names,
+			  LOAD_SOURCE_COUNT,
+			  "valid sources are unknown, loader, dlopen, dlmopen "
+			  "and manual-map",
+			  &builder->rule.load_sources);
 }
 
 static int parse_arches(struct parser *parser, struct rule_builder *builder,
@@ -443,6 +460,8 @@ static const struct rule_key rule_keys[] = {
 	{ "arch", parse_arches, 0, 0, 0, "x86_64, i386 or x32" },
 	{ "file", parse_file_kinds, 0, KEY_FILE_EVENTS, 0,
 	  "library, memfd or deleted" },
+	{ "source", parse_load_sources, 0, KEY_LOAD_EVENT, 0,
+	  "loader, dlopen, dlmopen, manual-map or unknown" },
 	{ "writable-dir", parse_tristate, FIELD(writable_dir), 0, 0,
 	  YES_OR_NO },
 	{ "path-known", parse_tristate, FIELD(path_unknown), KEY_INVERTED, 0,
@@ -486,7 +505,7 @@ static int report_unknown_key(struct parser *parser, const struct token *token)
 		parser, token,
 		"unknown matcher or option '%s'; matchers are syscall, origin, "
 		"module, caller, path, exe, ancestor, uid, arch, file, "
-		"writable-dir, path-known, has-libc and program-arch, and "
+		"source, writable-dir, path-known, has-libc and program-arch, and "
 		"options are severity, id, errno, name and technique",
 		shown);
 }
@@ -511,6 +530,13 @@ static int check_key(struct parser *parser, const struct rule_builder *builder,
 		return parser_report(parser, token,
 				     "'%s' applies only to module-load, exec "
 				     "and fileless-exec rules, not to %s rules",
+				     key->name,
+				     policy_event_name(builder->rule.event));
+	if ((key->flags & KEY_LOAD_EVENT) &&
+	    builder->rule.event != EVENT_MODULE_LOAD)
+		return parser_report(parser, token,
+				     "'%s' applies only to module-load rules, "
+				     "not to %s rules",
 				     key->name,
 				     policy_event_name(builder->rule.event));
 	return 0;

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "policy/policy.h"
+#include "module.h"
 #include "proc.h"
 #include "target.h"
 #include "unwind.h"
@@ -52,6 +53,14 @@ struct finding {
 	bool in_writable_dir;
 	struct target_args args; /* the new argv of an exec */
 	bool after_exec; /* found from the new image, not from the exec call */
+	bool static_program; /* an exec of a program without PT_INTERP */
+
+	/* Of a module-load: how the module arrived, and who asked for it. */
+	enum load_source load_source;
+	const struct load_request *load; /* the shim's report, or NULL */
+	const char *load_caller;	 /* file of the code that asked */
+	int map_fd; /* the target's descriptor of the file mapped, or -1 */
+	const struct module_digest *digest; /* NULL until computed */
 
 	/* Built by record_build() when the rule keeps the event. */
 	json_t *record;

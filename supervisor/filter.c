@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "preload/protocol.h"
+
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -80,6 +82,20 @@ static int add_watch(scmp_filter_ctx ctx, const struct policy_watch *watch)
  * Builds the libseccomp context of the policy's watch set. On failure
  * *bad_watch names the watch libseccomp rejected, if any.
  */
+/*
+ * The preload shim's reports reach the supervisor through a prctl option
+ * that the kernel does not know (preload/protocol.h), so that they need
+ * no socket a program could close.
+ */
+static int add_shim_reports(scmp_filter_ctx ctx)
+{
+	int err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(prctl), 1,
+				   SCMP_A0(SCMP_CMP_EQ, NATIVEMON_PRCTL));
+
+	/* A policy that watches every prctl covers the reports too. */
+	return err == -EEXIST ? 0 : err;
+}
+
 static int build_context(const struct policy *policy, scmp_filter_ctx *out,
 			 const struct policy_watch **bad_watch)
 {
@@ -106,6 +122,9 @@ static int build_context(const struct policy *policy, scmp_filter_ctx *out,
 			goto fail;
 		}
 	}
+	err = add_shim_reports(ctx);
+	if (err < 0)
+		goto fail;
 	*out = ctx;
 	return 0;
 fail:

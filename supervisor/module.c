@@ -364,7 +364,9 @@ static int read_segments(Elf *elf, struct module *module)
 }
 
 /* Copies an NT_GNU_BUILD_ID descriptor out of a block of notes. */
-static bool find_build_id_note(Elf_Data *data, struct module *module)
+static bool find_build_id_note(Elf_Data *data,
+			       uint8_t build_id[MODULE_BUILD_ID_MAX],
+			       size_t *size)
 {
 	size_t offset = 0, next, name_offset, desc_offset;
 	GElf_Nhdr note;
@@ -377,10 +379,10 @@ static bool find_build_id_note(Elf_Data *data, struct module *module)
 		if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 &&
 		    memcmp(name, "GNU", 4) == 0 && note.n_descsz > 0 &&
 		    note.n_descsz <= MODULE_BUILD_ID_MAX) {
-			memcpy(module->build_id,
+			memcpy(build_id,
 			       (const uint8_t *)data->d_buf + desc_offset,
 			       note.n_descsz);
-			module->build_id_size = note.n_descsz;
+			*size = note.n_descsz;
 			return true;
 		}
 		offset = next;
@@ -392,7 +394,8 @@ static bool find_build_id_note(Elf_Data *data, struct module *module)
  * Reads the build-id from the PT_NOTE segments, which survive stripping of
  * the section headers, and else from SHT_NOTE sections.
  */
-static void read_build_id(Elf *elf, struct module *module)
+static void read_build_id(Elf *elf, uint8_t build_id[MODULE_BUILD_ID_MAX],
+			  size_t *size)
 {
 	Elf_Scn *section = NULL;
 	size_t count;
@@ -408,7 +411,7 @@ static void read_build_id(Elf *elf, struct module *module)
 			data = elf_getdata_rawchunk(
 				elf, (int64_t)phdr.p_offset, phdr.p_filesz,
 				phdr.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
-			if (data && find_build_id_note(data, module))
+			if (data && find_build_id_note(data, build_id, size))
 				return;
 		}
 	}
@@ -419,7 +422,7 @@ static void read_build_id(Elf *elf, struct module *module)
 		if (!gelf_getshdr(section, &shdr) || shdr.sh_type != SHT_NOTE)
 			continue;
 		data = elf_getdata(section, NULL);
-		if (data && find_build_id_note(data, module))
+		if (data && find_build_id_note(data, build_id, size))
 			return;
 	}
 }
@@ -907,7 +910,7 @@ static int read_elf(struct module *module)
 	if (err == 0)
 		err = read_segments(elf, module);
 	if (err == 0) {
-		read_build_id(elf, module);
+		read_build_id(elf, module->build_id, &module->build_id_size);
 		read_plts(elf, module);
 		err = read_symbols(elf, module);
 	}
@@ -1080,4 +1083,59 @@ int module_sha256(struct module *module, uint8_t digest[MODULE_SHA256_SIZE])
 		return module->hash_status;
 	memcpy(digest, module->sha256, MODULE_SHA256_SIZE);
 	return 0;
+}
+
+int module_digest_file(int fd, struct module_digest *digest)
+{
+	struct module_identity identity;
+	SHA2_CTX context;
+	struct stat st;
+	Elf *elf;
+	int err;
+
+	memset(digest, 0, sizeof(*digest));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_size > (off_t)MODULE_HASH_MAX)
+		return -EFBIG;
+	identity_from_stat(&st, &identity);
+	if (elf_version(EV_CURRENT) != EV_NONE &&
+	    (elf = elf_begin(fd, ELF_C_READ, NULL))) {
+		read_build_id(elf, digest->build_id, &digest->build_id_size);
+		elf_end(elf);
+	}
+	SHA256Init(&context);
+	err = hash_file(fd, st.st_size, &context);
+	if (err == 0 && !is_unchanged(fd, &identity))
+		err = -ESTALE;
+	if (err == 0)
+		SHA256Final(digest->sha256, &context);
+	return err;
+}
+
+int module_file_is_static(int fd)
+{
+	size_t count;
+	int result = -ENOEXEC;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOSYS;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	if (elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &count) == 0) {
+		result = 1;
+		for (size_t i = 0; i < count; i++) {
+			GElf_Phdr phdr;
+
+			if (gelf_getphdr(elf, (int)i, &phdr) &&
+			    phdr.p_type == PT_INTERP)
+				result = 0;
+		}
+	}
+	elf_end(elf);
+	return result;
 }

@@ -128,6 +128,29 @@ size_t module_build_id(const struct module *module, const uint8_t **build_id);
  */
 int module_sha256(struct module *module, uint8_t digest[MODULE_SHA256_SIZE]);
 
+/* What a module-load event reports about the file. */
+struct module_digest {
+	uint8_t sha256[MODULE_SHA256_SIZE];
+	uint8_t build_id[MODULE_BUILD_ID_MAX];
+	size_t build_id_size; /* 0: the file has none */
+};
+
+/*
+ * Computes the SHA-256 of the regular file open at fd and reads its GNU
+ * build-id, if it is an ELF file that has one, without caching anything.
+ * Returns 0, -EFBIG for files over 1 GiB, -ESTALE when the file changed
+ * while it was read, -EINVAL for a file that is not regular, or a read
+ * error.
+ */
+int module_digest_file(int fd, struct module_digest *digest);
+
+/*
+ * Returns 1 if the ELF file open at fd has no program interpreter
+ * (PT_INTERP): a static program, which no preloaded library reaches.
+ * Returns 0 for a dynamic program, -ENOEXEC for a file that is not ELF.
+ */
+int module_file_is_static(int fd);
+
 /*
  * Computes the load bias (target address minus module virtual address) of
  * a mapping that starts at map_start and maps the file from map_offset.

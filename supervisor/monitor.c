@@ -16,12 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "preload/protocol.h"
+
 #include "abi.h"
 #include "callsite.h"
+#include "digest.h"
 #include "log.h"
 #include "procfs.h"
 #include "record.h"
@@ -51,6 +55,9 @@ int monitor_init(struct monitor *monitor, const struct policy *policy,
 	monitor->stack_words = calloc(STACK_SCAN_WORDS, sizeof(uint64_t));
 	if (!monitor->stack_words)
 		return -ENOMEM;
+	monitor->digests = digest_cache_new();
+	if (!monitor->digests)
+		return -ENOMEM;
 	monitor->modules = module_cache_new(MODULE_CACHE_SIZE);
 	if (monitor->modules)
 		monitor->unwinder = unwinder_new(monitor->modules, NULL);
@@ -64,6 +71,8 @@ void monitor_fini(struct monitor *monitor)
 	proc_table_fini(&monitor->processes);
 	unwinder_free(monitor->unwinder);
 	module_cache_free(monitor->modules);
+	digest_cache_free(monitor->digests);
+	monitor->digests = NULL;
 	monitor->unwinder = NULL;
 	monitor->modules = NULL;
 	free(monitor->stack_words);
@@ -296,10 +305,54 @@ static void inspect_new_image(struct call *call)
 	}
 }
 
-static void add_module_finding(struct call *call, const struct target_file *file)
+/*
+ * Tells how a module arrived from who maps it. Where the syscall
+ * instruction lies comes from the kernel, so a manual map is found even
+ * in a process that forges the shim's reports; which dlopen call the
+ * loader serves comes from those reports. Without a report, the loader
+ * works either at start-up (before the shim's constructor said hello) or
+ * for libc's own loads of NSS and gconv modules, which bypass dlopen.
+ *
+ * NOTE: without the shim (a program that clears LD_PRELOAD) every load by
+ * the loader counts as start-up, and the loader linked into a static
+ * program that calls dlopen is not recognised: its loads are manual maps.
+ */
+static void classify_load(struct call *call, struct finding *load)
+{
+	struct process *process = call->process;
+
+	if (call->origin_unreadable) {
+		load->load_source = LOAD_SOURCE_UNKNOWN;
+		return;
+	}
+	if (call->origin != ORIGIN_LOADER) {
+		load->load_source = LOAD_SOURCE_MANUAL_MAP;
+		return;
+	}
+	load->load = process_current_load(process, call->tid);
+	if (load->load) {
+		load->load_source = load->load->source;
+		load->load_caller = load->load->caller;
+	} else if (process->shim_ready) {
+		load->load_source = LOAD_SOURCE_DLOPEN;
+		load->load_caller = process_libc_path(process);
+	} else {
+		load->load_source = LOAD_SOURCE_LOADER;
+	}
+}
+
+static void add_module_finding(struct call *call, const struct target_file *file,
+			       int fd)
 {
 	struct finding *load;
 
+	/* A file mapped executable already is no new module. */
+	if (process_maps_code_of(call->process, file->st.st_dev,
+				 file->st.st_ino)) {
+		process_add_module(call->process, file->st.st_dev,
+				   file->st.st_ino);
+		return;
+	}
 	if (!process_add_module(call->process, file->st.st_dev, file->st.st_ino))
 		return;
 	load = add_finding(call, EVENT_MODULE_LOAD);
@@ -307,8 +360,10 @@ static void add_module_finding(struct call *call, const struct target_file *file
 		return;
 	load->file = *file;
 	load->has_file = true;
+	load->map_fd = fd;
 	load->in_writable_dir =
 		target_path_in_writable_dir(call->tid, file->path);
+	classify_load(call, load);
 }
 
 /*
@@ -339,12 +394,14 @@ static void inspect_mmap(struct call *call)
 	 * The cached maps predate this mapping and may have been read before
 	 * libc arrived, when a library listed before it (libm) was mapped.
 	 */
-	if (!is_unlinked(file.kind) && origin_is_libc_path(file.path))
+	if (!is_unlinked(file.kind) && origin_is_libc_path(file.path)) {
 		call->process->libc_mapped = true;
+		process_set_libc_path(call->process, file.path);
+	}
 	/* A mapping of /dev/zero or another device is no file on disk. */
 	if (is_unlinked(file.kind) || !S_ISREG(file.st.st_mode))
 		call->process->unbacked_code = true;
-	add_module_finding(call, &file);
+	add_module_finding(call, &file, (int)call->args[4]);
 }
 
 /*
@@ -375,7 +432,7 @@ static void inspect_mprotect(struct call *call)
 	file.kind = origin_classify(mapping, NULL);
 	if (!is_unlinked(file.kind))
 		file.kind = ORIGIN_LIBRARY;
-	add_module_finding(call, &file);
+	add_module_finding(call, &file, -1);
 }
 
 /* mremap(old, old_size, new_size, flags, new_address) with MREMAP_FIXED. */
@@ -713,6 +770,7 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 		facts->path_unknown = finding->file.path_unknown;
 		facts->file_kind = finding->file.kind;
 		facts->path_in_writable_dir = finding->in_writable_dir;
+		facts->load_source = finding->load_source;
 	}
 }
 
@@ -751,6 +809,42 @@ static void decide(const struct monitor *monitor, struct call *call)
 }
 
 /*
+ * Hashes the file of a module-load that is reported, once per file. The
+ * first load of a large library waits for the hash (about 7 ms per 2 MiB),
+ * every later load of it in any process does not.
+ */
+static void digest_module(struct monitor *monitor, struct call *call,
+			  struct finding *finding)
+{
+	int fd;
+
+	if (!S_ISREG(finding->file.st.st_mode) || call->process->userfaultfd)
+		return;
+	fd = target_open_file(call->tid, finding->map_fd, &finding->file);
+	if (fd < 0)
+		return;
+	finding->digest = digest_cache_get(monitor->digests, fd);
+	close(fd);
+}
+
+/*
+ * A statically linked program never loads the preload shim, so its
+ * dlopen calls go unattributed: its exec event says so.
+ */
+static void check_static(struct call *call, struct finding *finding)
+{
+	int fd;
+
+	if (!finding->has_file || !S_ISREG(finding->file.st.st_mode))
+		return;
+	fd = target_open_file(call->tid, -1, &finding->file);
+	if (fd < 0)
+		return;
+	finding->static_program = module_file_is_static(fd) == 1;
+	close(fd);
+}
+
+/*
  * Judges each finding, decides the call's verdict and builds the records
  * of the findings the policy keeps. A record that the sink would fold is
  * not built: it would be dropped.
@@ -780,6 +874,10 @@ static void judge(struct monitor *monitor, struct call *call)
 		/* Alerts carry the caller's stack. */
 		if (finding->rule->action >= POLICY_ALERT)
 			unwind_caller(monitor, call);
+		if (finding->event == EVENT_MODULE_LOAD)
+			digest_module(monitor, call, finding);
+		if (finding->event == EVENT_EXEC)
+			check_static(call, finding);
 		record_build(call, finding);
 	}
 }
@@ -866,6 +964,117 @@ static void enforce(struct monitor *monitor, struct call *call)
 	notify_prepare_error(&monitor->buffers, call->deny_errno);
 }
 
+static bool is_shim_report(const struct call *call)
+{
+	return call->abi == ABI_X86_64 && is_name(call, "prctl") &&
+	       call->args[0] == NATIVEMON_PRCTL;
+}
+
+static bool read_report(const struct call *call,
+			struct nativemon_report *report)
+{
+	uint64_t address = call->args[2];
+
+	if (call->args[3] != sizeof(*report))
+		return false;
+	if (read_target_memory(call->tid, address, report, sizeof(*report)) !=
+	    (ssize_t)sizeof(*report))
+		return false;
+	return report->version == NATIVEMON_PROTOCOL_VERSION;
+}
+
+/* Reads a string of the report, or gives NULL for none or an unreadable one. */
+static const char *read_report_string(const struct call *call,
+				      uint64_t address, char *buffer,
+				      size_t size)
+{
+	if (address == 0 || call->process->userfaultfd)
+		return NULL;
+	if (read_target_string(call->tid, address, buffer, size) < 0)
+		return NULL;
+	return buffer;
+}
+
+/* Finds the file that holds the code at address, the caller of dlopen. */
+static const char *code_file(struct call *call, uint64_t address)
+{
+	const struct mapping *mapping;
+	int err;
+
+	mapping = process_find_mapping(call->process, address, &err);
+	if (!mapping || !is_file_backed(origin_classify(mapping, NULL)))
+		return NULL;
+	return mapping->path;
+}
+
+static void begin_load(struct call *call, const struct nativemon_report *report)
+{
+	struct load_request request = {
+		.tid = call->tid,
+		.flags = report->flags,
+		.namespace_id = report->namespace_id,
+	};
+	char name[TARGET_PATH_MAX];
+
+	request.source = report->kind == NATIVEMON_LOAD_DLMOPEN
+				 ? LOAD_SOURCE_DLMOPEN
+				 : LOAD_SOURCE_DLOPEN;
+	process_begin_load(call->process, &request,
+			   read_report_string(call, report->name, name,
+					      sizeof(name)),
+			   code_file(call, report->caller));
+}
+
+/*
+ * Answers a report of the preload shim (preload/protocol.h). The prctl
+ * never runs: the answer is its result. A hello is answered with the pid
+ * the shim should allow to trace its process, which only an attached
+ * process needs, because under `nativemon run` the supervisor is an
+ * ancestor of every target.
+ */
+static void handle_report(struct monitor *monitor, struct call *call)
+{
+	struct nativemon_report report;
+	int err;
+
+	call->process = proc_table_resolve(&monitor->processes, call->tid,
+					   &err);
+	if (!call->process || !read_report(call, &report)) {
+		notify_prepare_error(&monitor->buffers, EINVAL);
+		return;
+	}
+	call->tgid = call->process->tgid;
+	notify_prepare_value(&monitor->buffers, 0);
+	switch (report.op) {
+	case NATIVEMON_REPORT_HELLO:
+		call->process->shim_ready = true;
+		if (call->session)
+			notify_prepare_value(&monitor->buffers, getpid());
+		break;
+	case NATIVEMON_REPORT_DLOPEN_BEGIN:
+		begin_load(call, &report);
+		break;
+	case NATIVEMON_REPORT_DLOPEN_END:
+		process_end_load(call->process, call->tid);
+		break;
+	default:
+		notify_prepare_error(&monitor->buffers, EINVAL);
+	}
+}
+
+static int answer(struct monitor *monitor, int listener,
+		  const struct call *call)
+{
+	int err = notify_respond(listener, &monitor->buffers);
+
+	if (err < 0 && err != -ENOENT) {
+		monitor->answer_errors++;
+		log_warn_errno(-err, "cannot send the response to the notification of pid %d",
+			       (int)call->tid);
+	}
+	return err;
+}
+
 int monitor_handle_one(struct monitor *monitor, int listener,
 		       unsigned long session)
 {
@@ -883,6 +1092,11 @@ int monitor_handle_one(struct monitor *monitor, int listener,
 	notify_prepare_continue(buffers);
 	read_request(buffers->request, call);
 	call->session = session;
+	if (is_shim_report(call)) {
+		handle_report(monitor, call);
+		answer(monitor, listener, call);
+		return 0;
+	}
 	analyze(monitor, call);
 	if (call->process)
 		judge(monitor, call);
@@ -892,12 +1106,7 @@ int monitor_handle_one(struct monitor *monitor, int listener,
 		apply_changes(call);
 	if (valid && call->process)
 		enforce(monitor, call);
-	err = notify_respond(listener, buffers);
-	if (err < 0 && err != -ENOENT) {
-		monitor->answer_errors++;
-		log_warn_errno(-err, "cannot send the response to the notification of pid %d",
-			       (int)call->tid);
-	}
+	answer(monitor, listener, call);
 	if (valid)
 		emit(monitor, call);
 	release(call);

@@ -9,6 +9,7 @@
 #define NATIVEMON_MONITOR_H
 
 #include "call.h"
+#include "digest.h"
 #include "event.h"
 #include "notify.h"
 #include "policy/policy.h"
@@ -24,6 +25,7 @@ struct monitor {
 	struct event_sink *sink;
 	struct proc_table processes;
 	struct module_cache *modules; /* unwind tables and symbols */
+	struct digest_cache *digests; /* of files reported as module loads */
 	uint64_t *stack_words;	      /* STACK_SCAN_WORDS, see monitor.c */
 	struct unwinder *unwinder;
 	struct notify_buffers buffers;

@@ -86,6 +86,15 @@ void notify_prepare_continue(struct notify_buffers *buffers)
 	buffers->response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 }
 
+void notify_prepare_value(struct notify_buffers *buffers, int64_t value)
+{
+	uint64_t id = buffers->request->id;
+
+	memset(buffers->response, 0, buffers->response_size);
+	buffers->response->id = id;
+	buffers->response->val = value;
+}
+
 void notify_prepare_error(struct notify_buffers *buffers, int error)
 {
 	uint64_t id = buffers->request->id;

@@ -51,6 +51,12 @@ int notify_respond(int listener, struct notify_buffers *buffers);
 void notify_prepare_continue(struct notify_buffers *buffers);
 
 /*
+ * Fills buffers->response so that the syscall does not run and returns
+ * value in the caller.
+ */
+void notify_prepare_value(struct notify_buffers *buffers, int64_t value);
+
+/*
  * Fills buffers->response so that the syscall does not run and fails with
  * the positive errno error in the caller.
  */

@@ -63,6 +63,19 @@ bool origin_is_loader_path(const char *path)
 	return base_name_matches(path, loader_names);
 }
 
+/* Set once at start-up, before any notification is handled. */
+static const char *shim_path;
+
+void origin_set_shim_path(const char *path)
+{
+	shim_path = path;
+}
+
+bool origin_is_shim_path(const char *path)
+{
+	return shim_path && path && strcmp(path, shim_path) == 0;
+}
+
 static enum origin_kind classify_pseudo_name(const struct mapping *mapping)
 {
 	const char *name = mapping->path;

@@ -41,4 +41,15 @@ bool origin_is_unbacked(enum origin_kind kind);
 /* Returns true if the base name of path is that of a dynamic loader. */
 bool origin_is_loader_path(const char *path);
 
+/*
+ * Names the preload shim this supervisor hands to its targets, or NULL
+ * for none. The shim's wrappers sit between a program and libc, so its
+ * frames are passed over when the caller of a call is looked for. The
+ * path is kept, not copied.
+ */
+void origin_set_shim_path(const char *path);
+
+/* Returns true if path is the preload shim's. */
+bool origin_is_shim_path(const char *path);
+
 #endif

@@ -66,9 +66,20 @@ static void clear_image(struct process *process)
 	process->module_count = 0;
 }
 
+static void clear_loads(struct process *process)
+{
+	for (size_t i = 0; i < process->load_count; i++) {
+		free(process->loads[i].requested);
+		free(process->loads[i].caller);
+	}
+	process->load_count = 0;
+}
+
 static void free_process(struct process *process)
 {
 	clear_image(process);
+	clear_loads(process);
+	free(process->libc_path);
 	lineage_fini(&process->lineage);
 	maps_fini(&process->maps);
 	maps_mapping_fini(&process->queried);
@@ -290,6 +301,12 @@ static void link_lineage(struct proc_table *table, struct process *process,
 		return;
 	lineage->count = 1;
 	lineage_append(lineage, &parent->lineage);
+	/* A forked copy runs its parent's image, shim and libc included. */
+	if (process->exe_path && is_fork_copy(process)) {
+		process->shim_ready = parent->shim_ready;
+		if (parent->libc_path)
+			process_set_libc_path(process, parent->libc_path);
+	}
 }
 
 static struct process *create_process(struct proc_table *table, pid_t tgid,
@@ -674,6 +691,9 @@ void process_mark_exec(struct process *process)
 	process->maps_valid = false;
 	process->exec_reported = false;
 	process->fileless_reported = false;
+	/* The new image's loader maps its libraries before the shim runs. */
+	process->shim_ready = false;
+	clear_loads(process);
 }
 
 bool process_add_module(struct process *process, dev_t dev, ino_t inode)
@@ -700,6 +720,99 @@ bool process_add_module(struct process *process, dev_t dev, ino_t inode)
 	process->modules[process->module_count].inode = inode;
 	process->module_count++;
 	return true;
+}
+
+bool process_maps_code_of(const struct process *process, dev_t dev,
+			  ino_t inode)
+{
+	if (!process->maps_valid)
+		return false;
+	for (size_t i = 0; i < process->maps.count; i++) {
+		const struct mapping *mapping = &process->maps.items[i];
+
+		if ((mapping->perms & MAPPING_EXEC) &&
+		    mapping->inode == (uint64_t)inode &&
+		    makedev(mapping->dev_major, mapping->dev_minor) == dev)
+			return true;
+	}
+	return false;
+}
+
+static char *copy_or_null(const char *text)
+{
+	return text ? strdup(text) : NULL;
+}
+
+void process_begin_load(struct process *process,
+			const struct load_request *request,
+			const char *requested, const char *caller)
+{
+	struct load_request *slot;
+
+	if (process->load_count == PROCESS_LOADS_MAX) {
+		/* A thread that died inside dlopen never reports the end. */
+		free(process->loads[0].requested);
+		free(process->loads[0].caller);
+		memmove(&process->loads[0], &process->loads[1],
+			sizeof(process->loads[0]) * (PROCESS_LOADS_MAX - 1));
+		process->load_count--;
+	}
+	slot = &process->loads[process->load_count++];
+	*slot = *request;
+	slot->requested = copy_or_null(requested);
+	slot->caller = copy_or_null(caller);
+}
+
+static struct load_request *find_load(const struct process *process, pid_t tid)
+{
+	for (size_t i = process->load_count; i > 0; i--) {
+		if (process->loads[i - 1].tid == tid)
+			return (struct load_request *)&process->loads[i - 1];
+	}
+	return NULL;
+}
+
+const struct load_request *process_current_load(const struct process *process,
+						pid_t tid)
+{
+	return find_load(process, tid);
+}
+
+void process_end_load(struct process *process, pid_t tid)
+{
+	struct load_request *load = find_load(process, tid);
+	size_t index;
+
+	if (!load)
+		return;
+	index = (size_t)(load - process->loads);
+	free(load->requested);
+	free(load->caller);
+	memmove(load, load + 1,
+		sizeof(*load) * (process->load_count - index - 1));
+	process->load_count--;
+}
+
+void process_set_libc_path(struct process *process, const char *path)
+{
+	if (process->libc_path && strcmp(process->libc_path, path) == 0)
+		return;
+	free(process->libc_path);
+	process->libc_path = strdup(path);
+}
+
+const char *process_libc_path(struct process *process)
+{
+	for (size_t i = 0; !process->libc_path && process->maps_valid &&
+			   i < process->maps.count;
+	     i++) {
+		const struct mapping *mapping = &process->maps.items[i];
+
+		if (mapping->path && mapping->path[0] == '/' &&
+		    origin_is_libc_path(mapping->path))
+			process_set_libc_path(process, mapping->path);
+	}
+	return process->libc_path;
 }
 
 void process_forget_module(struct process *process, dev_t dev, ino_t inode)

@@ -30,6 +30,22 @@ struct module_id {
 	ino_t inode;
 };
 
+/* Calls to dlopen or dlmopen under way, as many as the shim reports. */
+#define PROCESS_LOADS_MAX 8
+
+/*
+ * A dlopen or dlmopen call that the preload shim reported and that has not
+ * returned yet. Attribution only: the process writes these reports.
+ */
+struct load_request {
+	pid_t tid;
+	enum load_source source; /* DLOPEN or DLMOPEN */
+	int flags;		 /* the mode argument */
+	int64_t namespace_id;	 /* NATIVEMON_NAMESPACE_CALLER for dlopen */
+	char *requested;	 /* the name asked for; NULL if unreadable */
+	char *caller;		 /* file of the calling code; NULL if none */
+};
+
 struct process {
 	RB_ENTRY(process) node;
 	pid_t tgid;
@@ -90,6 +106,16 @@ struct process {
 	struct module_id *modules;
 	size_t module_count;
 	size_t module_capacity;
+
+	/*
+	 * The preload shim's constructor has reported since the last exec:
+	 * the loader's start-up work is over, and its mappings from here on
+	 * come from dlopen. Copied by fork.
+	 */
+	bool shim_ready;
+	char *libc_path; /* the C library mapped, for its internal loads */
+	struct load_request loads[PROCESS_LOADS_MAX]; /* innermost last */
+	size_t load_count;
 };
 
 struct thread {
@@ -168,6 +194,37 @@ void process_mark_exec(struct process *process);
  * false if it was known (or could not be stored).
  */
 bool process_add_module(struct process *process, dev_t dev, ino_t inode);
+
+/*
+ * Returns true if the cached maps hold an executable mapping of the file:
+ * mapping it again adds no module (a forked child's libraries, libffi's
+ * trampoline pages). False when the maps are not cached.
+ */
+bool process_maps_code_of(const struct process *process, dev_t dev,
+			  ino_t inode);
+
+/*
+ * Records a dlopen or dlmopen call the shim reported, with copies of the
+ * requested name and the caller's file, either NULL;
+ * beyond PROCESS_LOADS_MAX the oldest is dropped. process_end_load()
+ * removes the innermost call of the thread, process_current_load()
+ * returns it or NULL.
+ */
+void process_begin_load(struct process *process,
+			const struct load_request *request,
+			const char *requested, const char *caller);
+void process_end_load(struct process *process, pid_t tid);
+const struct load_request *process_current_load(const struct process *process,
+						pid_t tid);
+
+/* Remembers the path of the C library the process maps. */
+void process_set_libc_path(struct process *process, const char *path);
+
+/*
+ * Returns the path of the process's C library: the one it was seen to map,
+ * else the first found in the cached maps, else NULL.
+ */
+const char *process_libc_path(struct process *process);
 
 /*
  * Removes a module from the set already reported, so that its next load is

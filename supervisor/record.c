@@ -6,6 +6,7 @@
  */
 #include "record.h"
 
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <pwd.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+
+#include "preload/protocol.h"
 
 #include "event.h"
 #include "procfs.h"
@@ -538,6 +541,82 @@ static void add_file_fields(json_t *record, const struct finding *finding)
 		  json_string(origin_kind_name(file->kind)));
 }
 
+/* The dlopen(3) mode bits, by name; RTLD_LOCAL is 0 and goes unnamed. */
+static json_t *load_flags(int flags)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} names[] = {
+		{ RTLD_LAZY, "RTLD_LAZY" },	    { RTLD_NOW, "RTLD_NOW" },
+		{ RTLD_NOLOAD, "RTLD_NOLOAD" },	    { RTLD_DEEPBIND, "RTLD_DEEPBIND" },
+		{ RTLD_GLOBAL, "RTLD_GLOBAL" },	    { RTLD_NODELETE, "RTLD_NODELETE" },
+	};
+	json_t *list = json_array();
+	int rest = flags;
+
+	for (size_t i = 0; list && i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((flags & names[i].bit) != names[i].bit)
+			continue;
+		json_array_append_new(list, json_string(names[i].name));
+		rest &= ~names[i].bit;
+	}
+	if (list && rest)
+		json_array_append_new(list, json_sprintf("0x%x", rest));
+	return list;
+}
+
+/* dlmopen's namespace: the two named ones, or the number glibc gave. */
+static json_t *load_namespace(int64_t id)
+{
+	if (id == NATIVEMON_NAMESPACE_CALLER)
+		return json_string("caller");
+	if (id == LM_ID_BASE)
+		return json_string("base");
+	if (id == LM_ID_NEWLM)
+		return json_string("new");
+	return json_sprintf("%" PRId64, id);
+}
+
+/*
+ * How a module arrived. A manual map names the code that mapped the file,
+ * found by unwinding when the rule alerts.
+ */
+static void add_load_fields(json_t *record, const struct call *call,
+			    const struct finding *finding)
+{
+	const struct load_request *load = finding->load;
+	const char *caller = finding->load_caller;
+	const struct module_digest *digest = finding->digest;
+
+	if (finding->event != EVENT_MODULE_LOAD)
+		return;
+	event_set(record, "nativemon.load.source",
+		  json_string(load_source_name(finding->load_source)));
+	if (!caller && finding->load_source == LOAD_SOURCE_MANUAL_MAP &&
+	    call->caller && call->caller->module)
+		caller = module_path(call->caller->module);
+	else if (!caller && finding->load_source == LOAD_SOURCE_MANUAL_MAP &&
+		 call->has_module)
+		caller = call->module;
+	set_text(record, "nativemon.load.caller", caller);
+	if (load) {
+		set_text(record, "nativemon.load.requested", load->requested);
+		event_set(record, "nativemon.load.flags",
+			  load_flags(load->flags));
+		event_set(record, "nativemon.load.namespace",
+			  load_namespace(load->namespace_id));
+	}
+	if (!digest)
+		return;
+	event_set(record, "dll.hash.sha256",
+		  hex_string(digest->sha256, sizeof(digest->sha256)));
+	if (digest->build_id_size > 0)
+		event_set(record, "nativemon.load.build_id",
+			  hex_string(digest->build_id,
+				     digest->build_id_size));
+}
+
 /* Formats a human line; a long path makes it shorter, never wrong. */
 static void format_summary(struct finding *finding, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -639,6 +718,9 @@ void record_build(const struct call *call, struct finding *finding)
 	if (!finding->after_exec)
 		add_stack_fields(record, call, is_alert(rule));
 	add_file_fields(record, finding);
+	add_load_fields(record, call, finding);
+	if (finding->static_program)
+		event_set(record, "nativemon.exec.static", json_true());
 	event_set(record, "nativemon.verdict",
 		  json_string(record_verdict_name(call->verdict)));
 	if (call->verdict == VERDICT_DENY && strerrorname_np(call->deny_errno))

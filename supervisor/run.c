@@ -25,6 +25,8 @@
 #include "launch.h"
 #include "log.h"
 #include "monitor.h"
+#include "origin.h"
+#include "preload.h"
 #include "procfs.h"
 
 /* How often the process table drops entries of processes that exited. */
@@ -116,8 +118,15 @@ static int start(struct supervisor *supervisor,
 		 const struct run_options *options, const sigset_t *child_mask)
 {
 	bool no_new_privs = !has_cap_sys_admin();
+	const char *shim = preload_find_shim();
 	int err;
 
+	if (shim) {
+		origin_set_shim_path(shim);
+		if (preload_export(shim) < 0)
+			log_warn("cannot set LD_PRELOAD for the preload shim: "
+				 "out of memory");
+	}
 	if (no_new_privs)
 		log_warn("running without CAP_SYS_ADMIN, so no_new_privs is set:"
 			 " setuid and file-capability programs will not gain"

@@ -276,6 +276,30 @@ int target_fd_file(pid_t tid, int fd, struct target_file *file)
 	return target_describe_path(path, file);
 }
 
+int target_open_file(pid_t tid, int fd, const struct target_file *file)
+{
+	char path[64 + TARGET_PATH_MAX];
+	struct stat st;
+	int opened;
+
+	if (fd >= 0)
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
+	else if (!file->path_unknown && file->path[0] == '/')
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)tid,
+			 file->path);
+	else
+		return -ENOENT;
+	opened = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (opened < 0)
+		return -errno;
+	if (fstat(opened, &st) < 0 || st.st_dev != file->st.st_dev ||
+	    st.st_ino != file->st.st_ino) {
+		close(opened);
+		return -ESTALE;
+	}
+	return opened;
+}
+
 static bool is_procfs(int fd)
 {
 	struct statfs fs;

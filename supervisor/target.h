@@ -87,4 +87,12 @@ int target_exec_file(pid_t tgid, pid_t tid, int dirfd, const char *path,
 /* Returns true if a directory above path (in tid's root) is world-writable. */
 bool target_path_in_writable_dir(pid_t tid, const char *path);
 
+/*
+ * Opens for reading the file described by file: through the target's
+ * descriptor fd, or for fd -1 through its path under the target's root.
+ * The file opened must be the one described (same device and inode).
+ * Returns the descriptor or a negative errno (-ESTALE: another file).
+ */
+int target_open_file(pid_t tid, int fd, const struct target_file *file);
+
 #endif

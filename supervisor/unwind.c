@@ -1320,16 +1320,19 @@ void unwind_stack_fini(struct stack *stack)
 
 /* Helpers for callers */
 
-static bool is_system_origin(enum origin_kind origin)
+static bool is_system_frame(const struct frame *frame)
 {
+	enum origin_kind origin = frame->origin;
+
 	return origin == ORIGIN_LIBC || origin == ORIGIN_LOADER ||
-	       origin == ORIGIN_VDSO;
+	       origin == ORIGIN_VDSO ||
+	       (frame->module && origin_is_shim_path(module_path(frame->module)));
 }
 
 const struct frame *unwind_stack_caller(const struct stack *stack)
 {
 	for (size_t i = 0; i < stack->count; i++) {
-		if (!is_system_origin(stack->frames[i].origin))
+		if (!is_system_frame(&stack->frames[i]))
 			return &stack->frames[i];
 	}
 	return NULL;

@@ -189,8 +189,8 @@ void unwind_stack_fini(struct stack *stack);
 
 /*
  * Returns the first frame whose origin is not libc, the loader or the
- * vDSO: the code that asked for the syscall. Returns NULL when every frame
- * is inside those.
+ * vDSO, and that is not in the preload shim: the code that asked for the
+ * syscall. Returns NULL when every frame is inside those.
  */
 const struct frame *unwind_stack_caller(const struct stack *stack);
 
