@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* About 130 bytes each; a system has a few thousand libraries at most. */
+/*
+ * Entries take about 130 bytes each. A system has a few thousand
+ * libraries (an estimate), so the bound is rarely reached.
+ */
 #define DIGEST_CACHE_MAX 4096
 
 struct digest_entry {

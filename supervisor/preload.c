@@ -76,7 +76,7 @@ const char *preload_find_shim(void)
 	return shim_path;
 }
 
-/* Returns true if list, split like ld.so splits it, holds path. */
+/* Returns true if list, split like ld.so splits it, contains path. */
 static bool lists(const char *list, const char *path)
 {
 	size_t length = strlen(path);

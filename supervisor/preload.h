@@ -9,8 +9,8 @@
 /*
  * Returns the path of the shim: the one next to nativemon in its build
  * tree when nativemon runs uninstalled, else the installed one. Returns
- * NULL, after one warning, when neither exists or the path cannot stand
- * in LD_PRELOAD. The string is static.
+ * NULL, after one warning, when neither exists or LD_PRELOAD cannot
+ * contain the path. The string is static.
  */
 const char *preload_find_shim(void);
 

@@ -124,7 +124,7 @@ static const char every_form[] =
 	"allow syscall ptrace exe /usr/bin/gdb,/usr/bin/strace\n"
 	"log exec path \"/opt/my app/*\" id app-exec name \"Start of my app\"\n"
 	"alert module-load file library path /tmp/* writable-dir yes \\\n"
-	"\tpath-known yes\n"
+	"\tpath-known yes source dlopen,manual-map\n"
 	"deny syscall process_vm_writev errno EACCES severity 60 \\\n"
 	"\ttechnique T1055,T1055.012 id no-inject\n"
 	"kill direct-syscall origin anonymous,heap caller /opt/* \\\n"
@@ -246,6 +246,8 @@ Test(policy_load, parses_rule_matchers_and_options)
 	cr_expect_not(rules[1].default_name);
 
 	cr_expect_eq(rules[2].file_kinds, ORIGIN_BIT(ORIGIN_LIBRARY));
+	cr_expect_eq(rules[2].load_sources, (1u << LOAD_SOURCE_DLOPEN) |
+						    (1u << LOAD_SOURCE_MANUAL_MAP));
 	cr_expect_eq(rules[2].writable_dir, POLICY_YES);
 	cr_expect_eq(rules[2].path_unknown, POLICY_NO);
 	cr_expect_eq(rules[2].severity, 47);
@@ -414,7 +416,7 @@ struct bad_case {
 
 #define ALL_MATCHERS                                                         \
 	"matchers are syscall, origin, module, caller, path, exe, ancestor, " \
-	"uid, arch, file, writable-dir, path-known, has-libc and "            \
+	"uid, arch, file, source, writable-dir, path-known, has-libc and "    \
 	"program-arch, and options are severity, id, errno, name and "        \
 	"technique"
 
@@ -463,6 +465,13 @@ static const struct bad_case bad_cases[] = {
 	  "unknown origin kind 'elsewhere'; valid kinds are unknown, libc, loader, vdso, executable, library, anonymous, heap, stack, memfd and deleted" },
 	{ "unknown file kind", "alert module-load file heap\n", 0, 1, 24,
 	  "unknown file kind 'heap'; valid kinds are library, memfd and deleted" },
+	{ "unknown load source", "alert module-load source manualmap\n", 0, 1,
+	  26, "unknown load source 'manualmap'; did you mean 'manual-map'?" },
+	{ "unknown load source without suggestion",
+	  "alert module-load source elsewhere\n", 0, 1, 26,
+	  "unknown load source 'elsewhere'; valid sources are unknown, loader, dlopen, dlmopen and manual-map" },
+	{ "load source on another event", "alert exec source dlopen\n", 0, 1,
+	  12, "'source' applies only to module-load rules, not to exec rules" },
 	{ "bad yes or no", "alert exec has-libc maybe\n", 0, 1, 21,
 	  "invalid value 'maybe' for 'has-libc'; expected yes or no" },
 	{ "uid not a number", "alert exec uid root\n", 0, 1, 16,
@@ -1115,6 +1124,15 @@ static const struct matcher_case matcher_cases[] = {
 	{ "log module-load path-known no", LOAD(.path_unknown = true), true },
 	{ "log module-load exe /opt/*", LOAD(), false },
 	{ "log module-load origin loader syscall mmap", LOAD(), true },
+	{ "log module-load source dlopen,dlmopen",
+	  LOAD(.load_source = LOAD_SOURCE_DLOPEN), true },
+	{ "log module-load source manual-map",
+	  LOAD(.load_source = LOAD_SOURCE_DLOPEN), false },
+	{ "log module-load source manual-map",
+	  LOAD(.load_source = LOAD_SOURCE_MANUAL_MAP), true },
+	{ "log module-load source loader",
+	  LOAD(.load_source = LOAD_SOURCE_UNKNOWN), false },
+	{ "log module-load source unknown", LOAD(), true },
 };
 #pragma GCC diagnostic pop
 
@@ -1447,7 +1465,7 @@ struct default_rule {
 	enum policy_action action;
 	int severity;
 	enum policy_event event;
-	uint32_t origins, file_kinds, abis;
+	uint32_t origins, file_kinds, load_sources, abis;
 	const char *const *paths;
 	const char *const *syscalls;
 	enum policy_tristate writable_dir, path_unknown, libc_mapped,
@@ -1489,6 +1507,10 @@ static const struct default_rule default_rules[] = {
 	     POLICY_ALERT, 73, EVENT_MODULE_LOAD,
 	     .file_kinds = ORIGIN_BIT(ORIGIN_MEMFD) |
 			   ORIGIN_BIT(ORIGIN_DELETED)),
+	RULE("nm-0016",
+	     "Library mapped executable by code other than the loader",
+	     "T1620", POLICY_ALERT, 73, EVENT_MODULE_LOAD,
+	     .load_sources = 1u << LOAD_SOURCE_MANUAL_MAP),
 	RULE("nm-0007", "Code mapped from a temporary directory", "T1129",
 	     POLICY_ALERT, 47, EVENT_MODULE_LOAD, .paths = temporary_places),
 	RULE("nm-0008", "Code mapped from a world-writable directory", "T1129",
@@ -1524,6 +1546,8 @@ Test(policy_default, has_the_default_rules)
 		cr_expect_eq(rule->event, want->event, "%s", want->id);
 		cr_expect_eq(rule->origins, want->origins, "%s", want->id);
 		cr_expect_eq(rule->file_kinds, want->file_kinds, "%s",
+			     want->id);
+		cr_expect_eq(rule->load_sources, want->load_sources, "%s",
 			     want->id);
 		cr_expect_eq(rule->abis, want->abis, "%s", want->id);
 		cr_expect(list_equals(rule->paths, want->paths), "%s",
@@ -1655,6 +1679,8 @@ static void expect_same_rule(const struct policy_rule *a,
 		  "%s: syscalls", label);
 	cr_expect_eq(a->origins, b->origins, "%s: origins", label);
 	cr_expect_eq(a->file_kinds, b->file_kinds, "%s: file kinds", label);
+	cr_expect_eq(a->load_sources, b->load_sources, "%s: load sources",
+		     label);
 	cr_expect_eq(a->abis, b->abis, "%s: abis", label);
 	cr_expect(list_equals(a->modules, (const char *const *)b->modules),
 		  "%s: modules", label);
@@ -1921,6 +1947,19 @@ Test(origin_kind_name, names_every_kind)
 				 "kind %d", kind);
 	cr_expect_str_eq(origin_kind_name(ORIGIN_KIND_COUNT), "unknown");
 	cr_expect_str_eq(origin_kind_name((enum origin_kind)-1), "unknown");
+}
+
+Test(load_source_name, names_every_source)
+{
+	static const char *const names[] = {
+		"unknown", "loader", "dlopen", "dlmopen", "manual-map",
+	};
+
+	cr_assert_eq(ARRAY_SIZE(names), LOAD_SOURCE_COUNT);
+	for (int source = 0; source < LOAD_SOURCE_COUNT; source++)
+		cr_expect_str_eq(load_source_name(source), names[source],
+				 "source %d", source);
+	cr_expect_str_eq(load_source_name(LOAD_SOURCE_COUNT), "unknown");
 }
 
 Test(policy_event_name, names_every_event)
