@@ -40,6 +40,9 @@ static const char usage_text[] =
 	"                         'enforce' acts; overrides the policy's mode\n"
 	"  -l, --log FILE         append events to FILE as JSON Lines\n"
 	"  -q, --quiet            do not print a line on stderr for each alert\n"
+	"      --no-preload       do not add nativemon's shim to LD_PRELOAD\n"
+	"                         (no dlopen attribution; signals may then\n"
+	"                         interrupt watched calls)\n"
 	"  -v, --verbose          print diagnostics (repeat for debug output)\n"
 	"  -h, --help             print this help and exit\n"
 	"  -V, --version          print the version and exit\n"
@@ -94,6 +97,7 @@ static int main_run(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-preload", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -127,6 +131,9 @@ static int main_run(int argc, char **argv)
 			break;
 		case 'q':
 			run.quiet = true;
+			break;
+		case 'P':
+			run.no_preload = true;
 			break;
 		case 'v':
 			verbosity++;

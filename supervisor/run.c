@@ -118,7 +118,7 @@ static int start(struct supervisor *supervisor,
 		 const struct run_options *options, const sigset_t *child_mask)
 {
 	bool no_new_privs = !has_cap_sys_admin();
-	const char *shim = preload_find_shim();
+	const char *shim = options->no_preload ? NULL : preload_find_shim();
 	int err;
 
 	if (shim) {

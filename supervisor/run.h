@@ -18,6 +18,7 @@ struct run_options {
 	enum policy_mode mode;	     /* UNSET: the policy's mode */
 	const char *log_path;	     /* NULL: no JSON Lines */
 	bool quiet;	      /* no alert lines on stderr */
+	bool no_preload;      /* leave LD_PRELOAD alone */
 	char **argv;	      /* the command, NULL-terminated */
 };
 
