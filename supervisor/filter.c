@@ -18,6 +18,8 @@
 
 #include "preload/protocol.h"
 
+#include "log.h"
+
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -82,6 +84,21 @@ static int add_watch(scmp_filter_ctx ctx, const struct policy_watch *watch)
  * Builds the libseccomp context of the policy's watch set. On failure
  * *bad_watch names the watch libseccomp rejected, if any.
  */
+bool filter_check_support(void)
+{
+	unsigned int level = seccomp_api_get();
+
+	/* libseccomp's API level 5 brings SCMP_ACT_NOTIFY. */
+	if (level >= 5)
+		return true;
+	log_error("seccomp user notification is unavailable here (libseccomp"
+		  " API level %u, 5 needed): the kernel is older than 5.0, or"
+		  " a seccomp filter around nativemon blocks seccomp(2); allow"
+		  " it (systemd: SystemCallFilter=seccomp)",
+		  level);
+	return false;
+}
+
 /*
  * The preload shim's reports reach the supervisor through a prctl option
  * that the kernel does not know (preload/protocol.h), so that they need

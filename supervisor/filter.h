@@ -37,6 +37,12 @@ int filter_print(const struct policy *policy, int fd,
 void filter_program_fini(struct filter_program *program);
 
 /*
+ * Returns true if the kernel, as libseccomp probes it, offers seccomp user
+ * notification; else logs why not and how to fix it.
+ */
+bool filter_check_support(void);
+
+/*
  * Installs the program on the calling thread and returns the listener fd,
  * or a negative errno. Asks for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV and
  * falls back without it on kernels older than 5.19. *killable_recv is set

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filter.h"
 #include "log.h"
 #include "policy_command.h"
 #include "run.h"
@@ -156,6 +157,10 @@ static int main_run(int argc, char **argv)
 		usage_error("missing COMMAND to run", NULL);
 	if (verbosity > 0)
 		log_set_level(verbosity > 1 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (!filter_check_support()) {
+		free(selection.paths);
+		return RUN_EXIT_FAILURE;
+	}
 	policy = policy_command_load(&selection);
 	free(selection.paths);
 	if (!policy)
