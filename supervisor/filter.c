@@ -102,12 +102,13 @@ bool filter_check_support(void)
 /*
  * The preload shim's reports reach the supervisor through a prctl option
  * that the kernel does not know (preload/protocol.h), so that they need
- * no socket a program could close.
+ * no socket a program could close. prctl(2) takes the option as an int,
+ * so only the low 32 bits count.
  */
 static int add_shim_reports(scmp_filter_ctx ctx)
 {
 	int err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(prctl), 1,
-				   SCMP_A0(SCMP_CMP_EQ, NATIVEMON_PRCTL));
+				   SCMP_A0_32(SCMP_CMP_EQ, NATIVEMON_PRCTL));
 
 	/* A policy that watches every prctl covers the reports too. */
 	return err == -EEXIST ? 0 : err;

@@ -967,7 +967,7 @@ static void enforce(struct monitor *monitor, struct call *call)
 static bool is_shim_report(const struct call *call)
 {
 	return call->abi == ABI_X86_64 && is_name(call, "prctl") &&
-	       call->args[0] == NATIVEMON_PRCTL;
+	       (uint32_t)call->args[0] == NATIVEMON_PRCTL;
 }
 
 static bool read_report(const struct call *call,
