@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Usage: manual_map LIBRARY
+ *
+ * Maps the first executable PT_LOAD segment of the shared library LIBRARY
+ * with PROT_READ | PROT_EXEC through mmap(2) itself, as a reflective
+ * loader does, without the dynamic loader. Exits with 0 once the segment
+ * is mapped, or with 1 after a message.
+ */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int read_exactly(int fd, void *buffer, size_t size, off_t offset)
+{
+	ssize_t n = pread(fd, buffer, size, offset);
+
+	return n == (ssize_t)size ? 0 : -1;
+}
+
+static int is_elf64(const Elf64_Ehdr *header)
+{
+	return memcmp(header->e_ident, ELFMAG, SELFMAG) == 0 &&
+	       header->e_ident[EI_CLASS] == ELFCLASS64 &&
+	       header->e_phentsize == sizeof(Elf64_Phdr);
+}
+
+/* Finds the first PT_LOAD with PF_X; returns 0 or -1. */
+static int find_code_segment(int fd, Elf64_Phdr *segment)
+{
+	Elf64_Ehdr header;
+
+	if (read_exactly(fd, &header, sizeof(header), 0) < 0 ||
+	    !is_elf64(&header))
+		return -1;
+	for (unsigned int i = 0; i < header.e_phnum; i++) {
+		off_t offset = (off_t)(header.e_phoff + i * sizeof(*segment));
+
+		if (read_exactly(fd, segment, sizeof(*segment), offset) < 0)
+			return -1;
+		if (segment->p_type == PT_LOAD && (segment->p_flags & PF_X))
+			return 0;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	Elf64_Phdr segment;
+	off_t start;
+	size_t length;
+	void *code;
+	int fd;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: manual_map LIBRARY\n");
+		return 2;
+	}
+	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perror("manual_map: open");
+		return 1;
+	}
+	if (find_code_segment(fd, &segment) < 0) {
+		fprintf(stderr, "manual_map: %s has no executable segment\n",
+			argv[1]);
+		return 1;
+	}
+	/* mmap(2) takes a page-aligned offset. */
+	start = (off_t)segment.p_offset & ~(off_t)(page - 1);
+	length = segment.p_filesz + (size_t)(segment.p_offset - start);
+	code = mmap(NULL, length, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, start);
+	if (code == MAP_FAILED) {
+		perror("manual_map: mmap");
+		return 1;
+	}
+	printf("mapped %zu bytes at offset %lld\n", length, (long long)start);
+	return 0;
+}
