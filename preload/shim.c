@@ -269,7 +269,16 @@ static __attribute__((noinline, cold)) int check_monitoring(void)
 					 MONITORING_CHECKING, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected;
-	monitored = say_hello(&tracer) || attach_to_server(&tracer);
+	monitored = say_hello(&tracer);
+	/*
+	 * The hello after an attach tells the new supervisor that the
+	 * loader's start-up work is over. The filter stays even if the
+	 * supervisor went away meanwhile, so the process counts as monitored.
+	 */
+	if (!monitored && attach_to_server(&tracer)) {
+		say_hello(&tracer);
+		monitored = true;
+	}
 	if (monitored && tracer > 0)
 		allow_supervisor(tracer);
 	expected = monitored ? MONITORING_ON : MONITORING_OFF;

@@ -346,8 +346,13 @@ static void add_module_finding(struct call *call, const struct target_file *file
 {
 	struct finding *load;
 
-	/* A file mapped executable already is no new module. */
-	if (process_maps_code_of(call->process, file->st.st_dev,
+	/*
+	 * A file mapped executable already is no new module, and nativemon's
+	 * own shim is none of the program's: in a build tree under /tmp it
+	 * would even raise an alert.
+	 */
+	if (origin_is_shim_file(file->st.st_dev, file->st.st_ino) ||
+	    process_maps_code_of(call->process, file->st.st_dev,
 				 file->st.st_ino)) {
 		process_add_module(call->process, file->st.st_dev,
 				   file->st.st_ino);

@@ -9,6 +9,7 @@
 
 #include <fnmatch.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* glibc, musl (whose loader is its libc) and the old glibc naming. */
 static const char *const libc_names[] = {
@@ -65,15 +66,24 @@ bool origin_is_loader_path(const char *path)
 
 /* Set once at start-up, before any notification is handled. */
 static const char *shim_path;
+static struct stat shim_stat;
 
 void origin_set_shim_path(const char *path)
 {
 	shim_path = path;
+	if (path && stat(path, &shim_stat) < 0)
+		shim_path = NULL;
 }
 
 bool origin_is_shim_path(const char *path)
 {
 	return shim_path && path && strcmp(path, shim_path) == 0;
+}
+
+bool origin_is_shim_file(dev_t dev, ino_t inode)
+{
+	return shim_path && shim_stat.st_dev == dev &&
+	       shim_stat.st_ino == inode;
 }
 
 static enum origin_kind classify_pseudo_name(const struct mapping *mapping)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "maps.h"
 #include "policy/policy.h"
@@ -51,5 +52,8 @@ void origin_set_shim_path(const char *path);
 
 /* Returns true if path is the preload shim's. */
 bool origin_is_shim_path(const char *path);
+
+/* Returns true if the file with this device and inode is the shim. */
+bool origin_is_shim_file(dev_t dev, ino_t inode);
 
 #endif

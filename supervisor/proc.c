@@ -575,11 +575,11 @@ static bool same_backing(const struct mapping *a, const struct mapping *b)
 }
 
 /*
- * Asks the kernel for the one mapping at address. Returns the cached entry
- * if it was right, and it is then trusted until the next change to the
- * address space. Returns NULL if the whole cache should be read again,
- * also when only the extent changed, as when the loader splits a library's
- * first mapping.
+ * Asks the kernel for the one mapping at address. Returns the cached entry,
+ * with its permissions updated, if its extent and backing were right, and
+ * it is then trusted until the next change to the address space. Returns
+ * NULL if the whole cache should be read again, also when only the extent
+ * changed, as when the loader splits a library's first mapping.
  */
 static const struct mapping *confirm_mapping(struct process *process,
 					     struct mapping *cached,
@@ -600,6 +600,12 @@ static const struct mapping *confirm_mapping(struct process *process,
 	    cached->end != process->queried.end ||
 	    cached->offset != process->queried.offset)
 		return NULL;
+	/*
+	 * mprotect() changes the permissions alone: a page of shellcode made
+	 * executable keeps its extent, and stale permissions would make the
+	 * unwinder reject return addresses into it.
+	 */
+	cached->perms = process->queried.perms;
 	cached->confirmed = process->maps_changes;
 	return cached;
 }

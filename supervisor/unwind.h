@@ -117,11 +117,12 @@ struct stack {
  * is capped at STACK_FRAMES_MAX. The defaults are estimates that keep an
  * unwind of a hostile stack within about 10 ms, not measurements.
  *
- * time_ns includes reading modules into the cache, 0.5 to 0.7 ms for
- * glibc 2.36's libc.so.6 on a 2-CPU Xeon VM. A first unwind through many
- * large modules can therefore run out of time, and later unwinds find
- * them cached. A module read runs to its end, so an unwind can overrun
- * time_ns by one.
+ * time_ns counts the unwinding thread's CPU time, so that a loaded
+ * machine does not cut stacks short. It includes reading modules into the
+ * cache, 0.5 to 0.7 ms for glibc 2.36's libc.so.6 on a 2-CPU Xeon VM. A
+ * first unwind through many large modules can therefore run out of time,
+ * and later unwinds find them cached. A module read runs to its end, so
+ * an unwind can overrun time_ns by one.
  */
 struct unwind_limits {
 	size_t frames;	/* default 32 */
@@ -135,7 +136,7 @@ struct unwind_limits {
 	 * the callback a read of /proc/PID/maps.
 	 */
 	size_t lookup_misses;
-	uint64_t time_ns;    /* wall time; default 10 ms */
+	uint64_t time_ns;    /* CPU time of the thread; default 10 ms */
 	size_t rbp_attempts; /* rbp values tried per frame; default 8 */
 };
 
