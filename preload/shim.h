@@ -19,13 +19,23 @@
 #define SHIM_TIMEOUT_DEFAULT_MS 2000
 
 /*
+ * Exit status of a process that NATIVEMON_REQUIRED=1 stops because it
+ * could not attach: 125, as `nativemon run` exits when it cannot start
+ * the command under its filter.
+ */
+#define SHIM_EXIT_REQUIRED 125
+
+/*
  * Attaches the calling process to `nativemon serve` listening at
  * socket_path (attach.c): installs the filter the server sends, hands the
  * listener over and waits for the acknowledgement, each wait bounded by
  * NATIVEMON_TIMEOUT_MS. Returns true once the server serves the process,
- * with *supervisor set to the server's pid. Returns false when the
- * process runs unmonitored, after one warning on stderr; with
- * NATIVEMON_REQUIRED=1 it exits the process with a message instead.
+ * with *supervisor set to the server's pid. Otherwise writes one warning
+ * on stderr and returns false: the process runs unmonitored, unless the
+ * failure came after the listener was sent, when the filter stays
+ * installed and the warning states it. With NATIVEMON_REQUIRED=1 it exits
+ * the process with SHIM_EXIT_REQUIRED and a message instead. An invalid
+ * NATIVEMON_TIMEOUT_MS adds a warning of its own.
  */
 bool shim_attach(const char *socket_path, pid_t *supervisor);
 

@@ -14,11 +14,13 @@
 #include "log.h"
 #include "policy_command.h"
 #include "run.h"
+#include "serve.h"
 
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
 	"Usage: nativemon run [OPTION]... [--] COMMAND [ARG]...\n"
+	"       nativemon serve --socket PATH [OPTION]...\n"
 	"       nativemon policy check|show [--no-default-policy] [FILE]...\n"
 	"       nativemon --help | --version\n"
 	"\n"
@@ -31,7 +33,16 @@ static const char usage_text[] =
 	"itself, 126 if COMMAND could not be executed and 127 if it was not\n"
 	"found.\n"
 	"\n"
-	"Options of run:\n"
+	"'nativemon serve' listens on the unix socket PATH for processes\n"
+	"started with LD_PRELOAD=libnativemon.so and NATIVEMON_SOCKET=PATH,\n"
+	"and supervises each process that attaches, with its descendants,\n"
+	"until it exits. It serves the processes of its own user, or of every\n"
+	"user when it runs as root. SIGINT, SIGTERM or SIGHUP stops accepting\n"
+	"and waits for the attached processes; a second one exits at once.\n"
+	"It exits with 0 after such a stop, 2 on a usage error or an invalid\n"
+	"policy, and 125 if it failed.\n"
+	"\n"
+	"Options of run and serve:\n"
 	"  -p, --policy FILE      add the rules and watches of FILE, matched\n"
 	"                         before those of later files and the default\n"
 	"                         policy (repeatable; see nativemon.policy(5))\n"
@@ -41,12 +52,18 @@ static const char usage_text[] =
 	"                         'enforce' acts; overrides the policy's mode\n"
 	"  -l, --log FILE         append events to FILE as JSON Lines\n"
 	"  -q, --quiet            do not print a line on stderr for each alert\n"
-	"      --no-preload       do not add nativemon's shim to LD_PRELOAD\n"
-	"                         (no dlopen attribution; signals may then\n"
-	"                         interrupt watched calls)\n"
 	"  -v, --verbose          print diagnostics (repeat for debug output)\n"
 	"  -h, --help             print this help and exit\n"
 	"  -V, --version          print the version and exit\n"
+	"\n"
+	"Options of run:\n"
+	"      --no-preload       do not add nativemon's shim to LD_PRELOAD\n"
+	"                         (no dlopen attribution; signals may then\n"
+	"                         interrupt watched calls)\n"
+	"\n"
+	"Options of serve:\n"
+	"  -s, --socket PATH      listen on the unix socket PATH; a stale\n"
+	"                         socket there is replaced (required)\n"
 	"\n"
 	"'nativemon policy --help' describes checking and showing policies.\n";
 
@@ -90,84 +107,176 @@ static enum policy_mode parse_mode(const char *text)
 	return POLICY_MODE_UNSET;
 }
 
+/* The settings that the command line of run or serve selects. */
+struct command_line {
+	struct policy_selection selection;
+	enum policy_mode mode;
+	const char *log_path;
+	bool quiet;
+	int verbosity;
+	const char *socket_path; /* serve */
+	bool no_preload;	 /* run */
+};
+
+/* The options of run; serve adds --socket. */
+#define COMMON_LONG_OPTIONS                                        \
+	{ "policy", required_argument, NULL, 'p' },                \
+	{ "no-default-policy", no_argument, NULL, 'n' },           \
+	{ "mode", required_argument, NULL, 'm' },                  \
+	{ "log", required_argument, NULL, 'l' },                   \
+	{ "quiet", no_argument, NULL, 'q' },                       \
+	{ "verbose", no_argument, NULL, 'v' },                     \
+	{ "help", no_argument, NULL, 'h' },                        \
+	{ "version", no_argument, NULL, 'V' }
+#define COMMON_SHORT_OPTIONS "p:m:l:qvhV"
+
+static void command_line_init(struct command_line *command, int argc)
+{
+	memset(command, 0, sizeof(*command));
+	/* Every argument could be a --policy FILE. */
+	command->selection.paths =
+		calloc((size_t)argc, sizeof(*command->selection.paths));
+	if (!command->selection.paths) {
+		log_error_errno(ENOMEM, "cannot parse the command line");
+		exit(RUN_EXIT_FAILURE);
+	}
+	opterr = 0;
+}
+
+/* Applies one option that run and serve share; exits on a usage error. */
+static void apply_common_option(struct command_line *command, int option,
+				char **argv)
+{
+	switch (option) {
+	case 'p':
+		command->selection.paths[command->selection.count++] = optarg;
+		break;
+	case 'n':
+		command->selection.without_default = true;
+		break;
+	case 'm':
+		command->mode = parse_mode(optarg);
+		break;
+	case 'l':
+		command->log_path = optarg;
+		break;
+	case 'q':
+		command->quiet = true;
+		break;
+	case 'v':
+		command->verbosity++;
+		break;
+	case 'h':
+		print_help();
+		break;
+	case 'V':
+		print_version();
+		break;
+	case ':':
+		usage_error("missing argument for option", argv[optind - 1]);
+		break;
+	default:
+		unknown_option(argv[optind - 1]);
+	}
+}
+
+/*
+ * Sets the log level and loads the policy; NULL after printing why. Exits
+ * with RUN_EXIT_FAILURE where no filter could be installed at all.
+ */
+static struct policy *load_policy(struct command_line *command)
+{
+	struct policy *policy;
+
+	if (command->verbosity > 0)
+		log_set_level(command->verbosity > 1 ? LOG_LEVEL_DEBUG
+						     : LOG_LEVEL_INFO);
+	if (!filter_check_support())
+		exit(RUN_EXIT_FAILURE);
+	policy = policy_command_load(&command->selection);
+	free(command->selection.paths);
+	command->selection.paths = NULL;
+	return policy;
+}
+
 static int main_run(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "no-default-policy", no_argument, NULL, 'n' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "quiet", no_argument, NULL, 'q' },
+		COMMON_LONG_OPTIONS,
 		{ "no-preload", no_argument, NULL, 'P' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct policy_selection selection = { 0 };
+	struct command_line command;
 	struct run_options run = { 0 };
 	struct policy *policy;
-	int verbosity = 0, option, status;
+	int option, status;
 
-	/* Every argument could be a --policy FILE. */
-	selection.paths = calloc((size_t)argc, sizeof(*selection.paths));
-	if (!selection.paths)
-		return RUN_EXIT_FAILURE;
-	/* '+': stop at COMMAND so that its own options stay its own. */
-	opterr = 0;
-	while ((option = getopt_long(argc, argv, "+:p:m:l:qvhV", options,
-				     NULL)) != -1) {
-		switch (option) {
-		case 'p':
-			selection.paths[selection.count++] = optarg;
-			break;
-		case 'n':
-			selection.without_default = true;
-			break;
-		case 'm':
-			run.mode = parse_mode(optarg);
-			break;
-		case 'l':
-			run.log_path = optarg;
-			break;
-		case 'q':
-			run.quiet = true;
-			break;
-		case 'P':
-			run.no_preload = true;
-			break;
-		case 'v':
-			verbosity++;
-			break;
-		case 'h':
-			print_help();
-			break;
-		case 'V':
-			print_version();
-			break;
-		case ':':
-			usage_error("missing argument for option",
-				    argv[optind - 1]);
-			break;
-		default:
-			unknown_option(argv[optind - 1]);
-		}
+	command_line_init(&command, argc);
+	/*
+	 * '+': stop at COMMAND so that its own options stay its own. ':':
+	 * report a missing argument apart from an unknown option.
+	 */
+	while ((option = getopt_long(argc, argv, "+:" COMMON_SHORT_OPTIONS,
+				     options, NULL)) != -1) {
+		if (option == 'P')
+			command.no_preload = true;
+		else
+			apply_common_option(&command, option, argv);
 	}
 	if (optind >= argc)
 		usage_error("missing COMMAND to run", NULL);
-	if (verbosity > 0)
-		log_set_level(verbosity > 1 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	if (!filter_check_support()) {
-		free(selection.paths);
-		return RUN_EXIT_FAILURE;
-	}
-	policy = policy_command_load(&selection);
-	free(selection.paths);
+	policy = load_policy(&command);
 	if (!policy)
 		return EXIT_USAGE;
 	run.policy = policy;
+	run.mode = command.mode;
+	run.log_path = command.log_path;
+	run.quiet = command.quiet;
+	run.no_preload = command.no_preload;
 	run.argv = argv + optind;
 	status = run_command(&run);
+	policy_free(policy);
+	return status;
+}
+
+static int main_serve(int argc, char **argv)
+{
+	static const struct option options[] = {
+		COMMON_LONG_OPTIONS,
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct command_line command;
+	struct serve_options serve = { 0 };
+	struct policy *policy;
+	int option, status;
+
+	command_line_init(&command, argc);
+	while ((option = getopt_long(argc, argv, ":s:" COMMON_SHORT_OPTIONS,
+				     options, NULL)) != -1) {
+		if (option == 's')
+			command.socket_path = optarg;
+		else
+			apply_common_option(&command, option, argv);
+	}
+	if (optind < argc)
+		usage_error("serve takes no arguments besides its options; got",
+			    argv[optind]);
+	if (!command.socket_path)
+		usage_error("missing --socket PATH", NULL);
+	policy = load_policy(&command);
+	if (!policy)
+		return EXIT_USAGE;
+	if (serve_check_policy(policy) < 0) {
+		policy_free(policy);
+		return EXIT_USAGE;
+	}
+	serve.policy = policy;
+	serve.mode = command.mode;
+	serve.log_path = command.log_path;
+	serve.quiet = command.quiet;
+	serve.socket_path = command.socket_path;
+	status = serve_command(&serve);
 	policy_free(policy);
 	return status;
 }
@@ -191,13 +300,17 @@ int main(int argc, char **argv)
 	open_standard_fds();
 	log_open();
 	if (argc < 2)
-		usage_error("missing command; expected 'run' or 'policy'", NULL);
+		usage_error("missing command; expected 'run', 'serve' or "
+			    "'policy'",
+			    NULL);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		print_help();
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
 		print_version();
 	if (strcmp(argv[1], "run") == 0)
 		return main_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return main_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return policy_command_main(argc - 1, argv + 1);
 	if (argv[1][0] == '-')

@@ -7,7 +7,6 @@
 #include "run.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,9 +27,7 @@
 #include "origin.h"
 #include "preload.h"
 #include "procfs.h"
-
-/* How often the process table drops entries of processes that exited. */
-#define SWEEP_INTERVAL_MS 10000
+#include "supervise.h"
 
 /*
  * Signals passed on to the command: the usual control signals, and every
@@ -88,23 +85,15 @@ static int setup_signals(struct supervisor *supervisor, sigset_t *original)
 static int prepare(struct supervisor *supervisor,
 		   const struct run_options *options, sigset_t *original)
 {
-	const struct policy_watch *bad_watch;
 	int err;
 
-	err = filter_build(options->policy, &supervisor->program, &bad_watch);
-	if (err < 0) {
-		log_error_errno(-err, "cannot build the seccomp filter%s%s",
-				bad_watch ? " for syscall " : "",
-				bad_watch ? bad_watch->syscall : "");
+	err = supervise_filter_build(options->policy, &supervisor->program);
+	if (err < 0)
 		return err;
-	}
-	err = event_sink_new(&supervisor->sink, options->log_path,
-			     options->quiet);
-	if (err < 0) {
-		log_error_errno(-err, "cannot open the event log '%s'",
-				options->log_path);
+	err = supervise_sink_open(&supervisor->sink, options->log_path,
+				  options->quiet);
+	if (err < 0)
 		return err;
-	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn_errno(errno, "cannot become a child subreaper; "
 				      "orphans will not be reaped");
@@ -151,17 +140,10 @@ static int start(struct supervisor *supervisor,
 		 supervisor->launch.killable_recv
 			 ? ""
 			 : "; the kernel lacks WAIT_KILLABLE_RECV (Linux 5.19)");
-	err = monitor_init(&supervisor->monitor, options->policy,
-			   supervisor->sink);
-	if (err < 0) {
-		log_error_errno(-err, "cannot set up the supervisor");
+	err = supervise_monitor_init(&supervisor->monitor, options->policy,
+				     options->mode, supervisor->sink);
+	if (err < 0)
 		return err;
-	}
-	if (options->mode != POLICY_MODE_UNSET)
-		supervisor->monitor.mode = options->mode;
-	log_info("policy: %zu rules, %zu watches, mode %s",
-		 options->policy->rule_count, options->policy->watch_count,
-		 policy_mode_name(supervisor->monitor.mode));
 	err = notify_set_sync_wakeup(supervisor->launch.listener);
 	if (err < 0)
 		log_debug("synchronous wake-up unavailable: %s", strerror(-err));
@@ -240,14 +222,6 @@ static void read_signals(struct supervisor *supervisor)
 	}
 }
 
-static int poll_timeout(const struct supervisor *supervisor)
-{
-	int flush = event_sink_next_flush_ms(supervisor->sink);
-
-	return flush >= 0 && flush < SWEEP_INTERVAL_MS ? flush
-						       : SWEEP_INTERVAL_MS;
-}
-
 static void close_listener(struct supervisor *supervisor)
 {
 	close(supervisor->launch.listener);
@@ -279,16 +253,16 @@ static void handle_listener(struct supervisor *supervisor, short revents)
 
 static void serve(struct supervisor *supervisor)
 {
-	struct timespec last_sweep, now;
+	struct supervise_upkeep upkeep;
 
-	clock_gettime(CLOCK_MONOTONIC, &last_sweep);
+	supervise_upkeep_init(&upkeep);
 	while (supervisor->launch.listener >= 0 || !supervisor->child_exited) {
 		struct pollfd fds[2] = {
 			{ .fd = supervisor->signal_fd, .events = POLLIN },
 			{ .fd = supervisor->launch.listener, .events = POLLIN },
 		};
 		int ready = poll(fds, supervisor->launch.listener >= 0 ? 2 : 1,
-				 poll_timeout(supervisor));
+				 supervise_upkeep_timeout_ms(supervisor->sink));
 
 		if (ready < 0 && errno != EINTR) {
 			log_error_errno(errno, "poll failed");
@@ -299,17 +273,8 @@ static void serve(struct supervisor *supervisor)
 		if (ready > 0 && supervisor->launch.listener >= 0 &&
 		    fds[1].revents)
 			handle_listener(supervisor, fds[1].revents);
-		event_sink_flush_expired(supervisor->sink);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - last_sweep.tv_sec >= SWEEP_INTERVAL_MS / 1000) {
-			proc_table_sweep(&supervisor->monitor.processes);
-			/*
-			 * After a burst of short-lived processes the freed
-			 * entries would otherwise stay in nativemon's RSS.
-			 */
-			malloc_trim(0);
-			last_sweep = now;
-		}
+		supervise_upkeep_run(&upkeep, &supervisor->monitor,
+				     supervisor->sink);
 	}
 }
 
@@ -348,21 +313,6 @@ static int exit_status(const struct supervisor *supervisor)
 	return RUN_EXIT_FAILURE;
 }
 
-/* Writes the pending folded records, then warns of any lost records. */
-static void report_lost_events(struct event_sink *sink, const char *log_path)
-{
-	unsigned long lost;
-
-	if (!sink)
-		return;
-	event_sink_flush_all(sink);
-	lost = event_sink_lost(sink);
-	if (lost > 0)
-		log_warn("%lu events could not be written to '%s'", lost,
-			 log_path);
-	event_sink_free(sink);
-}
-
 int run_command(const struct run_options *options)
 {
 	struct supervisor supervisor = { .signal_fd = -1 };
@@ -391,7 +341,7 @@ int run_command(const struct run_options *options)
 		 supervisor.monitor.notifications);
 out:
 	monitor_fini(&supervisor.monitor);
-	report_lost_events(supervisor.sink, options->log_path);
+	supervise_sink_close(supervisor.sink, options->log_path);
 	filter_program_fini(&supervisor.program);
 	if (supervisor.signal_fd >= 0)
 		close(supervisor.signal_fd);

@@ -988,6 +988,12 @@ static void exec_session(char *const argv[],
 		take_terminal(terminal);
 	else
 		setpgid(0, 0);
+	/* Before PR_SET_PDEATHSIG, which a change of ids clears. */
+	if (options->set_ids &&
+	    (setgroups(0, NULL) < 0 ||
+	     setresgid(options->gid, options->gid, options->gid) < 0 ||
+	     setresuid(options->uid, options->uid, options->uid) < 0))
+		_exit(119);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (options->path && setenv("PATH", options->path, 1) < 0)
 		_exit(120);

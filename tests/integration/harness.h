@@ -324,6 +324,13 @@ struct harness_session_options {
 	 */
 	bool without_dac_override;
 	/*
+	 * When set_ids is true, the program runs with these real, effective
+	 * and saved ids and no supplementary groups. Needs root.
+	 */
+	bool set_ids;
+	uid_t uid;
+	gid_t gid;
+	/*
 	 * With redirect_stderr, stderr is stderr_fd and session.err stays
 	 * empty. Without it, stderr is a pipe that the session reads.
 	 */
