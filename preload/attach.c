@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "preload/fd_passing.h"
 #include "preload/protocol.h"
 
 #ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
@@ -412,26 +413,14 @@ static ssize_t send_hand_off(int socket,
 			     const struct nativemon_attach_hand_off *hand_off,
 			     int listener)
 {
-	union {
-		char buffer[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
+	union fd_passing_control control;
 	struct iovec iov = { .iov_base = (void *)hand_off,
 			     .iov_len = sizeof(*hand_off) };
 	struct msghdr header = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
 	ssize_t n = -1;
 
-	if (listener >= 0) {
-		memset(&control, 0, sizeof(control));
-		header.msg_control = control.buffer;
-		header.msg_controllen = sizeof(control.buffer);
-		cmsg = CMSG_FIRSTHDR(&header);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &listener, sizeof(int));
-	}
+	if (listener >= 0)
+		fd_passing_attach(&header, &control, listener);
 	/* With every signal blocked, only SIGSTOP and SIGCONT interrupt it. */
 	for (int attempt = 0; attempt < SEND_ATTEMPTS_MAX; attempt++) {
 		n = sendmsg(socket, &header, MSG_NOSIGNAL);

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "preload/fd_passing.h"
+
 #include "log.h"
 
 /* The child's report: error 0 with the listener attached, or an errno. */
@@ -26,25 +28,13 @@ struct hand_off {
 static ssize_t send_hand_off(int socket, const struct hand_off *message,
 			     int fd)
 {
-	union {
-		char buffer[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
+	union fd_passing_control control;
 	struct iovec iov = { .iov_base = (void *)message,
 			     .iov_len = sizeof(*message) };
 	struct msghdr header = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
 
-	if (fd >= 0) {
-		memset(&control, 0, sizeof(control));
-		header.msg_control = control.buffer;
-		header.msg_controllen = sizeof(control.buffer);
-		cmsg = CMSG_FIRSTHDR(&header);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		fd_passing_attach(&header, &control, fd);
 	return sendmsg(socket, &header, MSG_NOSIGNAL);
 }
 

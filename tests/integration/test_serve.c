@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "preload/fd_passing.h"
 #include "preload/protocol.h"
 #include "preload/shim.h"
 
@@ -504,24 +505,13 @@ static void send_hand_off(int socket, int fd, size_t garbage)
 	struct nativemon_attach_hand_off hand_off = {
 		.version = NATIVEMON_PROTOCOL_VERSION,
 	};
-	union {
-		char buffer[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control = { { 0 } };
+	union fd_passing_control control;
 	struct iovec iov = { .iov_base = &hand_off,
 			     .iov_len = fd >= 0 ? sizeof(hand_off) : garbage };
 	struct msghdr header = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
 
-	if (fd >= 0) {
-		header.msg_control = control.buffer;
-		header.msg_controllen = sizeof(control.buffer);
-		cmsg = CMSG_FIRSTHDR(&header);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		fd_passing_attach(&header, &control, fd);
 	cr_assert_geq(sendmsg(socket, &header, MSG_NOSIGNAL), 0, "sendmsg: %s",
 		      strerror(errno));
 }
@@ -739,6 +729,26 @@ Test(serve, survives_hostile_peers, .timeout = TEST_TIMEOUT_S)
 
 /* Stopping. */
 
+/*
+ * Starts a server, attaches raw_memfd_twice to it and sends the server its
+ * first SIGTERM. Returns the attached pid.
+ */
+static int attach_then_stop(struct setup *setup)
+{
+	int pid;
+
+	make_setup(setup, false);
+	start_server(setup);
+	pid = start_attached(&targets[0], setup, "raw_memfd_twice");
+	expect_stderr(&server,
+		      harness_test_format(&test, "attached pid %d (", pid));
+
+	cr_assert_eq(kill(server.pid, SIGTERM), 0, "SIGTERM: %s",
+		     strerror(errno));
+	expect_stderr(&server, "no longer accepting");
+	return pid;
+}
+
 /* The first SIGTERM closes the socket; the attached process is served on. */
 Test(serve, drains_sessions_on_sigterm, .timeout = TEST_TIMEOUT_S)
 {
@@ -747,15 +757,7 @@ Test(serve, drains_sessions_on_sigterm, .timeout = TEST_TIMEOUT_S)
 	const char *line;
 	int pid;
 
-	make_setup(&setup, false);
-	start_server(&setup);
-	pid = start_attached(&targets[0], &setup, "raw_memfd_twice");
-	expect_stderr(&server,
-		      harness_test_format(&test, "attached pid %d (", pid));
-
-	cr_assert_eq(kill(server.pid, SIGTERM), 0, "SIGTERM: %s",
-		     strerror(errno));
-	expect_stderr(&server, "no longer accepting");
+	pid = attach_then_stop(&setup);
 	while (access(setup.socket, F_OK) == 0) {
 		cr_assert_lt(harness_now_ms(), deadline,
 			     "the server did not remove %s", setup.socket);
@@ -792,15 +794,7 @@ Test(serve, exits_on_second_signal, .timeout = TEST_TIMEOUT_S)
 	struct setup setup;
 	int pid;
 
-	make_setup(&setup, false);
-	start_server(&setup);
-	pid = start_attached(&targets[0], &setup, "raw_memfd_twice");
-	expect_stderr(&server,
-		      harness_test_format(&test, "attached pid %d (", pid));
-
-	cr_assert_eq(kill(server.pid, SIGTERM), 0, "SIGTERM: %s",
-		     strerror(errno));
-	expect_stderr(&server, "no longer accepting");
+	pid = attach_then_stop(&setup);
 	cr_assert_eq(kill(server.pid, SIGINT), 0, "SIGINT: %s",
 		     strerror(errno));
 	cr_assert(harness_session_wait(&server, deadline),
