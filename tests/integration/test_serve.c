@@ -518,6 +518,24 @@ static void send_hand_off(int socket, int fd, size_t garbage)
 
 /* Attaching. */
 
+/*
+ * Runs program attached to the server, expects it to exit 0 without a
+ * line from the shim and its session to end as number session. Returns
+ * the pid the program printed.
+ */
+static int attach_program(struct setup *setup, const char *program,
+			  unsigned int session)
+{
+	int pid;
+
+	run_attached(setup, program, shim_env(setup, NULL, NULL), false);
+	harness_test_expect_exit_code(&test, 0);
+	expect_no_shim_line();
+	pid = printed_pid(test.result.out);
+	expect_session_end(session, pid);
+	return pid;
+}
+
 Test(serve, reports_attached_process, .timeout = TEST_TIMEOUT_S)
 {
 	struct setup setup;
@@ -652,12 +670,7 @@ Test(serve, reads_stack_under_yama, .timeout = TEST_TIMEOUT_S)
 	make_setup(&setup, true);
 	start_server(&setup);
 
-	run_attached(&setup, setup_target(&setup, "raw_memfd"),
-		     shim_env(&setup, NULL, NULL), false);
-	harness_test_expect_exit_code(&test, 0);
-	expect_no_shim_line();
-	pid = printed_pid(test.result.out);
-	expect_session_end(1, pid);
+	pid = attach_program(&setup, setup_target(&setup, "raw_memfd"), 1);
 	stop_server();
 
 	record = harness_events_find(
@@ -703,12 +716,8 @@ Test(serve, survives_hostile_peers, .timeout = TEST_TIMEOUT_S)
 		  "expected two invalid hand-offs in: %s",
 		  harness_capture_text(&server.err));
 
-	run_attached(&setup, harness_test_target(&test, "raw_memfd"),
-		     shim_env(&setup, NULL, NULL), false);
-	harness_test_expect_exit_code(&test, 0);
-	expect_no_shim_line();
-	pid = printed_pid(test.result.out);
-	expect_session_end(1, pid);
+	pid = attach_program(&setup, harness_test_target(&test, "raw_memfd"),
+			     1);
 
 	receive_offer(silent, 0);
 	deadline = harness_now_ms() + SERVER_HANDSHAKE_MS + SERVER_SLACK_MS;
@@ -827,12 +836,8 @@ Test(serve, replaces_stale_socket, .timeout = TEST_TIMEOUT_S)
 			 "replaced the stale socket"),
 		  "stderr: %s", harness_capture_text(&server.err));
 
-	run_attached(&setup, harness_test_target(&test, "raw_memfd"),
-		     shim_env(&setup, NULL, NULL), false);
-	harness_test_expect_exit_code(&test, 0);
-	expect_no_shim_line();
-	pid = printed_pid(test.result.out);
-	expect_session_end(1, pid);
+	pid = attach_program(&setup, harness_test_target(&test, "raw_memfd"),
+			     1);
 	stop_server();
 	cr_assert_eq(access(setup.socket, F_OK), -1,
 		     "the server left its socket %s behind", setup.socket);
@@ -857,12 +862,8 @@ Test(serve, rejects_socket_in_use, .timeout = TEST_TIMEOUT_S)
 		  "stderr: %s", second.err);
 	harness_result_fini(&second);
 
-	run_attached(&setup, harness_test_target(&test, "raw_memfd"),
-		     shim_env(&setup, NULL, NULL), false);
-	harness_test_expect_exit_code(&test, 0);
-	expect_no_shim_line();
-	pid = printed_pid(test.result.out);
-	expect_session_end(1, pid);
+	pid = attach_program(&setup, harness_test_target(&test, "raw_memfd"),
+			     1);
 	stop_server();
 	cr_assert_eq(count_direct_syscalls(pid, 1), 1,
 		     "no record of pid %d; %s", pid, test.seen);
