@@ -801,9 +801,8 @@ Test(serve, exits_on_second_signal, .timeout = TEST_TIMEOUT_S)
 {
 	long long deadline = harness_now_ms() + DEADLINE_MS;
 	struct setup setup;
-	int pid;
 
-	pid = attach_then_stop(&setup);
+	attach_then_stop(&setup);
 	cr_assert_eq(kill(server.pid, SIGINT), 0, "SIGINT: %s",
 		     strerror(errno));
 	cr_assert(harness_session_wait(&server, deadline),
@@ -827,7 +826,6 @@ Test(serve, exits_on_second_signal, .timeout = TEST_TIMEOUT_S)
 Test(serve, replaces_stale_socket, .timeout = TEST_TIMEOUT_S)
 {
 	struct setup setup;
-	int pid;
 
 	make_setup(&setup, false);
 	close(bind_socket(setup.socket, false));
@@ -836,8 +834,7 @@ Test(serve, replaces_stale_socket, .timeout = TEST_TIMEOUT_S)
 			 "replaced the stale socket"),
 		  "stderr: %s", harness_capture_text(&server.err));
 
-	pid = attach_program(&setup, harness_test_target(&test, "raw_memfd"),
-			     1);
+	attach_program(&setup, harness_test_target(&test, "raw_memfd"), 1);
 	stop_server();
 	cr_assert_eq(access(setup.socket, F_OK), -1,
 		     "the server left its socket %s behind", setup.socket);
