@@ -306,11 +306,11 @@ static void inspect_new_image(struct call *call)
 }
 
 /*
- * Tells how a module arrived from who maps it. Where the syscall
- * instruction lies comes from the kernel, so a manual map is found even
- * in a process that forges the shim's reports; which dlopen call the
- * loader serves comes from those reports. Without a report, the loader
- * works either at start-up (before the shim's constructor said hello) or
+ * Classifies how a module arrived from the code that maps it. The kernel
+ * reports where the syscall instruction lies, so a manual map is found
+ * even in a process that forges the shim's reports. Those reports only
+ * tell which dlopen call the loader serves. Without a report, the loader
+ * maps either at start-up (before the shim's constructor said hello) or
  * for libc's own loads of NSS and gconv modules, which bypass dlopen.
  *
  * NOTE: without the shim (a program that clears LD_PRELOAD) every load by
@@ -347,9 +347,9 @@ static void add_module_finding(struct call *call, const struct target_file *file
 	struct finding *load;
 
 	/*
-	 * A file mapped executable already is no new module, and nativemon's
-	 * own shim is none of the program's: in a build tree under /tmp it
-	 * would even raise an alert.
+	 * A file mapped executable already adds no module. nativemon's own
+	 * shim is not part of the program either, and in a build tree under
+	 * /tmp it would even raise an alert.
 	 */
 	if (origin_is_shim_file(file->st.st_dev, file->st.st_ino) ||
 	    process_maps_code_of(call->process, file->st.st_dev,
@@ -834,7 +834,7 @@ static void digest_module(struct monitor *monitor, struct call *call,
 
 /*
  * A statically linked program never loads the preload shim, so its
- * dlopen calls go unattributed: its exec event says so.
+ * dlopen calls go unattributed, and its exec event is marked.
  */
 static void check_static(struct call *call, struct finding *finding)
 {
@@ -1000,7 +1000,7 @@ static const char *read_report_string(const struct call *call,
 	return buffer;
 }
 
-/* Finds the file that holds the code at address, the caller of dlopen. */
+/* Finds the file that contains the code at address, the caller of dlopen. */
 static const char *code_file(struct call *call, uint64_t address)
 {
 	const struct mapping *mapping;
@@ -1031,8 +1031,8 @@ static void begin_load(struct call *call, const struct nativemon_report *report)
 }
 
 /*
- * Answers a report of the preload shim (preload/protocol.h). The prctl
- * never runs: the answer is its result. A hello is answered with the pid
+ * Responds to a report of the preload shim (preload/protocol.h). The
+ * prctl never runs: the response is its result. A hello gets the pid
  * the shim should allow to trace its process, which only an attached
  * process needs, because under `nativemon run` the supervisor is an
  * ancestor of every target.
