@@ -238,17 +238,32 @@ static bool attach_to_server(pid_t *tracer)
 	return shim_attach(socket_path, tracer);
 }
 
-static void allow_tracer_in_child(void)
+/*
+ * The mask a dlopen() of this thread holds signals over, or NULL. A
+ * library constructor that forks inside the dlopen() must not pass the
+ * held mask on to the child and to what the child executes.
+ */
+static __thread const sigset_t *loading_mask
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * Runs in the child of every fork of a monitored process. Yama's
+ * exception belongs to one process and is not inherited by fork.
+ */
+static void prepare_child(void)
 {
-	shim_allow_tracer(supervisor_pid);
+	if (loading_mask) {
+		pthread_sigmask(SIG_SETMASK, loading_mask, NULL);
+		loading_mask = NULL;
+	}
+	if (supervisor_pid > 0)
+		shim_allow_tracer(supervisor_pid);
 }
 
-/* Yama's exception belongs to one process and is not inherited by fork. */
 static void allow_supervisor(pid_t pid)
 {
 	supervisor_pid = pid;
 	shim_allow_tracer(pid);
-	pthread_atfork(NULL, NULL, allow_tracer_in_child);
 }
 
 /*
@@ -281,6 +296,8 @@ static __attribute__((noinline, cold)) int check_monitoring(void)
 	}
 	if (monitored && tracer > 0)
 		allow_supervisor(tracer);
+	if (monitored)
+		pthread_atfork(NULL, NULL, prepare_child);
 	expected = monitored ? MONITORING_ON : MONITORING_OFF;
 	__atomic_store_n(&monitoring, expected, __ATOMIC_RELEASE);
 	errno = error;
@@ -493,17 +510,23 @@ static void send_load_end(void *handle)
 /*
  * Runs the real dlopen() or dlmopen() with signals held, so that each
  * mmap and mprotect of the loader waits for the supervisor undisturbed.
- * NOTE: the held mask reaches whatever the loaded constructors start: a
- * thread inherits it for good, and a program they execute starts with it.
+ * A child that a loaded constructor forks gets the caller's mask back.
+ * NOTE: a thread that a constructor starts inherits the held mask for
+ * good, and so does a program it starts with posix_spawn(3) or system(3),
+ * which run no fork handlers, or with a plain execve(2).
  */
 static __attribute__((noinline)) void *
 load_monitored(void *function, uintptr_t gadget, struct load_request request)
 {
+	const sigset_t *outer_mask = loading_mask;
 	struct held_signals hold;
 	void *handle;
 	int error;
 
 	hold_signals(&hold);
+	/* In a nested dlopen() the outer call saved the caller's mask. */
+	if (hold.held && !outer_mask)
+		loading_mask = &hold.saved;
 	send_load_begin(&request);
 	if (request.kind == NATIVEMON_LOAD_DLMOPEN)
 		handle = shim_call_returning_to(
@@ -514,6 +537,7 @@ load_monitored(void *function, uintptr_t gadget, struct load_request request)
 						(uintptr_t)request.file,
 						(uintptr_t)request.mode, 0);
 	error = errno;
+	loading_mask = outer_mask;
 	send_load_end(handle);
 	release_signals(&hold);
 	errno = error;

@@ -438,10 +438,26 @@ static void accept_hand_off(struct handshake *handshake,
 
 	if (length == sizeof(*hand_off) &&
 	    hand_off->version == NATIVEMON_PROTOCOL_VERSION &&
-	    hand_off->error != 0 && fd < 0) {
+	    hand_off->error > 0 && fd < 0) {
 		log_peer(handshake, LOG_LEVEL_WARN,
 			 "could not install the filter: %s",
 			 strerror(hand_off->error));
+		close_received(header);
+		fail(handshake);
+		return;
+	}
+	/*
+	 * The kernel drops a passed descriptor that the receiver has no room
+	 * for, and a truncated message without any descriptor means just
+	 * that. The peer has installed its filter by then, so its watched
+	 * calls will fail with ENOSYS.
+	 */
+	if ((header->msg_flags & MSG_CTRUNC) && fd < 0) {
+		log_peer(handshake, LOG_LEVEL_ERROR,
+			 "handed a listener over that nativemon could not "
+			 "receive, because it has no descriptor left; its "
+			 "watched calls now fail with ENOSYS; raise nativemon's "
+			 "limit (ulimit -n, LimitNOFILE=)");
 		close_received(header);
 		fail(handshake);
 		return;
@@ -506,6 +522,16 @@ void handshake_advance(struct handshake *handshake, short revents)
 	else if (handshake->state == HANDSHAKE_AWAITING_HAND_OFF &&
 		 (revents & (POLLIN | POLLHUP | POLLERR)))
 		receive_hand_off(handshake);
+}
+
+void handshake_reject_busy(struct handshake *handshake, size_t under_way)
+{
+	log_peer(handshake, LOG_LEVEL_WARN,
+		 "of uid %u rejected: that user has %zu attaches under way",
+		 (unsigned int)handshake->uid, under_way);
+	/* Best effort: the shim warns even if the offer never arrives. */
+	send_offer(handshake, EAGAIN);
+	fail(handshake);
 }
 
 void handshake_check_deadline(struct handshake *handshake, long long now_ms)

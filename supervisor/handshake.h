@@ -72,6 +72,12 @@ struct handshake {
 int handshake_accept(struct handshake *handshake, int listen_fd,
 		     const struct filter_program *program);
 
+/*
+ * Rejects an accepted peer whose user has under_way handshakes already,
+ * with an offer carrying EAGAIN, and ends in HANDSHAKE_FAILED.
+ */
+void handshake_reject_busy(struct handshake *handshake, size_t under_way);
+
 /* Returns the poll(2) events the handshake waits for. */
 short handshake_poll_events(const struct handshake *handshake);
 

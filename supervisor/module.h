@@ -123,8 +123,8 @@ size_t module_build_id(const struct module *module, const uint8_t **build_id);
  * descriptor opened when it was read, and copies it to digest. Costs
  * about 7 ms per 2 MiB with libmd 1.0.4 on a 2-CPU Xeon VM, so call it
  * only for modules that are reported. Returns 0, -ESTALE when the file
- * changed since it was read, -EFBIG for files over 1 GiB, or a read error.
- * A failure is final for this module.
+ * changed since it was read, -EFBIG for files over 64 MiB, or a read
+ * error. A failure is final for this module.
  */
 int module_sha256(struct module *module, uint8_t digest[MODULE_SHA256_SIZE]);
 
@@ -138,9 +138,9 @@ struct module_digest {
 /*
  * Computes the SHA-256 of the regular file open at fd and reads its GNU
  * build-id, if it is an ELF file that has one, without caching anything.
- * Returns 0, -EFBIG for files over 1 GiB, -ESTALE when the file changed
- * while it was read, -EINVAL for a file that is not regular, or a read
- * error.
+ * Returns 0, -EFBIG for files over 64 MiB, -EREMOTE for a file on FUSE,
+ * -ESTALE when the file changed while it was read, -EINVAL for a file
+ * that is not regular, or a read error.
  */
 int module_digest_file(int fd, struct module_digest *digest);
 

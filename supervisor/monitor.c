@@ -333,6 +333,8 @@ static void classify_load(struct call *call, struct finding *load)
 	if (load->load) {
 		load->load_source = load->load->source;
 		load->load_caller = load->load->caller;
+	} else if (process->loads_dropped) {
+		load->load_source = LOAD_SOURCE_UNKNOWN;
 	} else if (process->shim_ready) {
 		load->load_source = LOAD_SOURCE_DLOPEN;
 		load->load_caller = process_libc_path(process);
@@ -354,11 +356,10 @@ static void add_module_finding(struct call *call, const struct target_file *file
 	if (origin_is_shim_file(file->st.st_dev, file->st.st_ino) ||
 	    process_maps_code_of(call->process, file->st.st_dev,
 				 file->st.st_ino)) {
-		process_add_module(call->process, file->st.st_dev,
-				   file->st.st_ino);
+		process_add_module(call->process, &file->st);
 		return;
 	}
-	if (!process_add_module(call->process, file->st.st_dev, file->st.st_ino))
+	if (!process_add_module(call->process, &file->st))
 		return;
 	load = add_finding(call, EVENT_MODULE_LOAD);
 	if (!load)
@@ -437,6 +438,8 @@ static void inspect_mprotect(struct call *call)
 	file.kind = origin_classify(mapping, NULL);
 	if (!is_unlinked(file.kind))
 		file.kind = ORIGIN_LIBRARY;
+	/* The size, mode and times, for the module set and the digest. */
+	target_stat_file(call->tid, &file);
 	add_module_finding(call, &file, -1);
 }
 
@@ -940,8 +943,7 @@ static void forget_denied_modules(struct call *call)
 
 		if (finding->event == EVENT_MODULE_LOAD && finding->has_file)
 			process_forget_module(call->process,
-					      finding->file.st.st_dev,
-					      finding->file.st.st_ino);
+					      &finding->file.st);
 	}
 }
 

@@ -699,16 +699,24 @@ void process_mark_exec(struct process *process)
 	process->fileless_reported = false;
 	/* The new image's loader maps its libraries before the shim runs. */
 	process->shim_ready = false;
+	process->loads_dropped = false;
 	clear_loads(process);
 }
 
-bool process_add_module(struct process *process, dev_t dev, ino_t inode)
+static bool is_module(const struct module_id *module, const struct stat *st)
+{
+	return module->dev == st->st_dev && module->inode == st->st_ino &&
+	       module->size == st->st_size &&
+	       module->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       module->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+bool process_add_module(struct process *process, const struct stat *st)
 {
 	struct module_id *modules;
 
 	for (size_t i = 0; i < process->module_count; i++) {
-		if (process->modules[i].dev == dev &&
-		    process->modules[i].inode == inode)
+		if (is_module(&process->modules[i], st))
 			return false;
 	}
 	if (process->module_count == process->module_capacity) {
@@ -722,8 +730,12 @@ bool process_add_module(struct process *process, dev_t dev, ino_t inode)
 		process->modules = modules;
 		process->module_capacity = capacity;
 	}
-	process->modules[process->module_count].dev = dev;
-	process->modules[process->module_count].inode = inode;
+	process->modules[process->module_count] = (struct module_id){
+		.dev = st->st_dev,
+		.inode = st->st_ino,
+		.size = st->st_size,
+		.mtime = st->st_mtim,
+	};
 	process->module_count++;
 	return true;
 }
@@ -756,7 +768,11 @@ void process_begin_load(struct process *process,
 	struct load_request *slot;
 
 	if (process->load_count == PROCESS_LOADS_MAX) {
-		/* A thread that died inside dlopen never reports the end. */
+		/*
+		 * A thread that died inside dlopen never reports the end, but
+		 * so many threads may also be loading at once.
+		 */
+		process->loads_dropped = true;
 		free(process->loads[0].requested);
 		free(process->loads[0].caller);
 		memmove(&process->loads[0], &process->loads[1],
@@ -821,11 +837,10 @@ const char *process_libc_path(struct process *process)
 	return process->libc_path;
 }
 
-void process_forget_module(struct process *process, dev_t dev, ino_t inode)
+void process_forget_module(struct process *process, const struct stat *st)
 {
 	for (size_t i = 0; i < process->module_count; i++) {
-		if (process->modules[i].dev != dev ||
-		    process->modules[i].inode != inode)
+		if (!is_module(&process->modules[i], st))
 			continue;
 		process->modules[i] = process->modules[--process->module_count];
 		return;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "lineage.h"
@@ -25,13 +26,19 @@ struct address_range {
 	uint64_t end;
 };
 
+/*
+ * A module already reported. Size and mtime tell a library rewritten in
+ * place, which keeps its inode, from the one loaded before.
+ */
 struct module_id {
 	dev_t dev;
 	ino_t inode;
+	off_t size;
+	struct timespec mtime;
 };
 
-/* Calls to dlopen or dlmopen under way, as many as the shim reports. */
-#define PROCESS_LOADS_MAX 8
+/* Calls to dlopen or dlmopen under way that a process's entry keeps. */
+#define PROCESS_LOADS_MAX 32
 
 /*
  * A dlopen or dlmopen call that the preload shim reported and that has not
@@ -116,6 +123,11 @@ struct process {
 	char *libc_path; /* the C library mapped, for its internal loads */
 	struct load_request loads[PROCESS_LOADS_MAX]; /* innermost last */
 	size_t load_count;
+	/*
+	 * A report was dropped to make room, so a load without a report
+	 * under way may belong to the dropped one. Cleared by exec.
+	 */
+	bool loads_dropped;
 };
 
 struct thread {
@@ -193,7 +205,7 @@ void process_mark_exec(struct process *process);
  * Adds a module to the set already reported. Returns true if it was new,
  * false if it was known (or could not be stored).
  */
-bool process_add_module(struct process *process, dev_t dev, ino_t inode);
+bool process_add_module(struct process *process, const struct stat *st);
 
 /*
  * Returns true if the cached maps hold an executable mapping of the file:
@@ -230,7 +242,7 @@ const char *process_libc_path(struct process *process);
  * Removes a module from the set already reported, so that its next load is
  * judged again: a denied load never happened.
  */
-void process_forget_module(struct process *process, dev_t dev, ino_t inode);
+void process_forget_module(struct process *process, const struct stat *st);
 
 /*
  * Sends SIGKILL to the thread tid's process through the thread's pidfd.

@@ -33,6 +33,13 @@
  */
 #define PENDING_MAX 64
 
+/*
+ * Handshakes one user may have under way. Without this bound, any user
+ * who may connect could hold every slot with idle connections, and every
+ * other program's attach would time out.
+ */
+#define PENDING_PER_UID_MAX 8
+
 /* How long accepting pauses after accept4(2) runs out of descriptors. */
 #define ACCEPT_PAUSE_MS 1000
 
@@ -246,6 +253,15 @@ static void handle_session(struct server *server, struct session *session,
 		end_session(session);
 }
 
+static size_t count_pending_of(const struct server *server, uid_t uid)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < server->pending_count; i++)
+		count += server->pending[i].uid == uid;
+	return count;
+}
+
 /* Accepts connections until none is pending or no slot is free. */
 static void accept_connections(struct server *server)
 {
@@ -255,6 +271,12 @@ static void accept_connections(struct server *server)
 		int err = handshake_accept(handshake, server->socket.fd,
 					   &server->program);
 
+		if (err == 0 && count_pending_of(server, handshake->uid) >=
+					PENDING_PER_UID_MAX) {
+			handshake_reject_busy(handshake, PENDING_PER_UID_MAX);
+			handshake_fini(handshake);
+			continue;
+		}
 		if (err == 0) {
 			server->pending_count++;
 			continue;

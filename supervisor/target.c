@@ -276,6 +276,22 @@ int target_fd_file(pid_t tid, int fd, struct target_file *file)
 	return target_describe_path(path, file);
 }
 
+int target_stat_file(pid_t tid, struct target_file *file)
+{
+	char path[64 + TARGET_PATH_MAX];
+	struct stat st;
+
+	if (file->path_unknown || file->path[0] != '/')
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)tid, file->path);
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (st.st_dev != file->st.st_dev || st.st_ino != file->st.st_ino)
+		return -ESTALE;
+	file->st = st;
+	return 0;
+}
+
 int target_open_file(pid_t tid, int fd, const struct target_file *file)
 {
 	char path[64 + TARGET_PATH_MAX];

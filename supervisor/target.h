@@ -88,6 +88,14 @@ int target_exec_file(pid_t tgid, pid_t tid, int dirfd, const char *path,
 bool target_path_in_writable_dir(pid_t tid, const char *path);
 
 /*
+ * Completes file->st, of which only the device and inode are known, with
+ * a stat(2) of file->path under the target's root, if that path still
+ * leads to the same file. Returns 0 or a negative errno (-ESTALE: another
+ * file is there now).
+ */
+int target_stat_file(pid_t tid, struct target_file *file);
+
+/*
  * Opens for reading the file described by file: through the target's
  * descriptor fd, or for fd -1 through its path under the target's root.
  * The file opened must be the one described (same device and inode).
