@@ -38,6 +38,14 @@ static bool ends_with(const char *text, const char *suffix)
 	       strcmp(text + length - strlen(suffix), suffix) == 0;
 }
 
+static bool is_load_of(const json_t *event, const char *part)
+{
+	const char *action = harness_event_string(event, "event.action");
+
+	return action && strcmp(action, "module-load") == 0 &&
+	       has_part(harness_event_string(event, "dll.path"), part);
+}
+
 /* Returns the first module-load record whose dll.path contains part. */
 static json_t *find_load(const char *part)
 {
@@ -45,10 +53,7 @@ static json_t *find_load(const char *part)
 	json_t *event;
 
 	json_array_foreach(run.events, i, event) {
-		const char *action = harness_event_string(event, "event.action");
-
-		if (action && strcmp(action, "module-load") == 0 &&
-		    has_part(harness_event_string(event, "dll.path"), part))
+		if (is_load_of(event, part))
 			return event;
 	}
 	return NULL;
@@ -180,6 +185,28 @@ Test(loads, manual_map_raises_alert, .timeout = TEST_TIMEOUT)
 	harness_event_expect_string(alert, "nativemon.load.source",
 				    "manual-map");
 	harness_event_expect_string(alert, "nativemon.load.caller", program);
+}
+
+/* An mprotect that makes a file mapping executable is a manual map too. */
+Test(loads, mprotect_manual_map_is_hashed, .timeout = TEST_TIMEOUT)
+{
+	const char *program = harness_test_target(&run, "manual_map");
+	const char *payload = harness_test_target(&run, "payload.so");
+	json_t *alert;
+
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)program, "--mprotect",
+					 (char *)payload, NULL });
+	harness_test_expect_exit_code(&run, 0);
+	alert = find_load(payload);
+	cr_assert(alert, "no module-load record for %s; %s", payload,
+		  run.seen);
+	harness_event_expect_string(alert, "nativemon.syscall.name",
+				    "mprotect");
+	harness_event_expect_string(alert, "nativemon.load.source",
+				    "manual-map");
+	harness_event_expect_string(alert, "dll.hash.sha256",
+				    file_sha256(payload));
 }
 
 /* Mapping a library the process has mapped already adds no module. */

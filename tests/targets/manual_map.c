@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Usage: manual_map LIBRARY
+ * Usage: manual_map [--mprotect] LIBRARY
  *
  * Maps the first executable PT_LOAD segment of the shared library LIBRARY
  * with PROT_READ | PROT_EXEC through mmap(2) itself, as a reflective
- * loader does, without the dynamic loader. Exits with 0 once the segment
- * is mapped, or with 1 after a message.
+ * loader does, without the dynamic loader. With --mprotect it maps the
+ * segment readable only and then makes it executable with mprotect(2).
+ * Exits with 0 once the segment is mapped, or with 1 after a message.
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -53,29 +54,36 @@ int main(int argc, char **argv)
 	Elf64_Phdr segment;
 	off_t start;
 	size_t length;
+	int protect = argc == 3 && strcmp(argv[1], "--mprotect") == 0;
+	const char *library = argv[argc - 1];
 	void *code;
 	int fd;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: manual_map LIBRARY\n");
+	if (argc != 2 && !protect) {
+		fprintf(stderr, "usage: manual_map [--mprotect] LIBRARY\n");
 		return 2;
 	}
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	fd = open(library, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		perror("manual_map: open");
 		return 1;
 	}
 	if (find_code_segment(fd, &segment) < 0) {
 		fprintf(stderr, "manual_map: %s has no executable segment\n",
-			argv[1]);
+			library);
 		return 1;
 	}
 	/* mmap(2) takes a page-aligned offset. */
 	start = (off_t)segment.p_offset & ~(off_t)(page - 1);
 	length = segment.p_filesz + (size_t)(segment.p_offset - start);
-	code = mmap(NULL, length, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, start);
+	code = mmap(NULL, length, PROT_READ | (protect ? 0 : PROT_EXEC),
+		    MAP_PRIVATE, fd, start);
 	if (code == MAP_FAILED) {
 		perror("manual_map: mmap");
+		return 1;
+	}
+	if (protect && mprotect(code, length, PROT_READ | PROT_EXEC) < 0) {
+		perror("manual_map: mprotect");
 		return 1;
 	}
 	printf("mapped %zu bytes at offset %lld\n", length, (long long)start);
