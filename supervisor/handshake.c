@@ -360,8 +360,12 @@ int handshake_accept(struct handshake *handshake, int listen_fd,
 		reject_peer(handshake);
 		return 0;
 	}
+	/*
+	 * The offer goes out once poll(2) finds the socket writable, so
+	 * that the server may still reject the peer before it has a filter
+	 * to install.
+	 */
 	handshake->state = HANDSHAKE_SENDING_OFFER;
-	continue_offer(handshake);
 	return 0;
 }
 

@@ -66,8 +66,10 @@ struct handshake {
  * Accepts one pending connection from listen_fd and starts its exchange:
  * a peer whose effective uid is not nativemon's, unless nativemon runs as
  * root, gets an offer with error EACCES and a warning in the log, and
- * ends in HANDSHAKE_FAILED. Returns 0, -EAGAIN when no connection is
- * pending, or another negative errno from accept4(2).
+ * ends in HANDSHAKE_FAILED. Any other peer waits in
+ * HANDSHAKE_SENDING_OFFER until its socket polls writable, so the caller
+ * can still reject it. Returns 0, -EAGAIN when no connection is pending,
+ * or another negative errno from accept4(2).
  */
 int handshake_accept(struct handshake *handshake, int listen_fd,
 		     const struct filter_program *program);

@@ -736,6 +736,37 @@ Test(serve, survives_hostile_peers, .timeout = TEST_TIMEOUT_S)
 		     "no record of the attached pid %d; %s", pid, test.seen);
 }
 
+/* One user's idle connections cannot hold every handshake slot. */
+Test(serve, bounds_attaches_per_user, .timeout = TEST_TIMEOUT_S)
+{
+	struct setup setup;
+	int idle[8];
+	long long took;
+	const char *line;
+
+	make_setup(&setup, false);
+	start_server(&setup);
+	for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++) {
+		idle[i] = connect_peer(setup.socket);
+		receive_offer(idle[i], 0);
+	}
+
+	took = run_attached(&setup, harness_test_target(&test, "raw_memfd"),
+			    shim_env(&setup, NULL, NULL), false);
+	harness_test_expect_exit_code(&test, 0);
+	line = expect_one_shim_line("warning");
+	cr_assert(strstr(line, "rejected the attach"),
+		  "the ninth attach was not rejected: %s", line);
+	cr_assert_lt(took, SERVER_HANDSHAKE_MS,
+		     "the rejected attach waited %lld ms", took);
+	expect_stderr(&server, "attaches under way");
+
+	for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+		close(idle[i]);
+	attach_program(&setup, harness_test_target(&test, "raw_memfd"), 1);
+	stop_server();
+}
+
 /* Stopping. */
 
 /*
