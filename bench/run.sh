@@ -21,6 +21,7 @@ Environment, with defaults in brackets:
                          [unwatched mprotect alert start build http memory]
   BENCH_VARIANTS         variants to run, from: native bare bare-poll
                          bare-maps bare-syscall strace nativemon
+                         nativemon-no-preload
                          [native bare strace nativemon]
   BENCH_CALLS            watched calls per run of mprotect, memfd, direct
                          and jit [50000]
@@ -92,7 +93,7 @@ check_arguments() {
 	for variant in $variants; do
 		case "$variant" in
 		native | bare | bare-poll | bare-maps | bare-syscall) ;;
-		strace | nativemon) ;;
+		strace | nativemon | nativemon-no-preload) ;;
 		*)
 			echo "run.sh: unknown variant '$variant' in" \
 				"BENCH_VARIANTS" >&2
@@ -211,6 +212,10 @@ run_variant() {
 		;;
 	nativemon)
 		$limit "$build/nativemon" run --quiet --log "$events" -- "$@"
+		;;
+	nativemon-no-preload)
+		$limit "$build/nativemon" run --no-preload --quiet \
+			--log "$events" -- "$@"
 		;;
 	esac
 }
@@ -350,9 +355,10 @@ measure_memory() {
 
 # Every alert must reach the log, or the alert figure is not per alert.
 check_events() {
-	if [ "$1" != nativemon ]; then
-		return 0
-	fi
+	case "$1" in
+	nativemon | nativemon-no-preload) ;;
+	*) return 0 ;;
+	esac
 	case "$2" in
 	direct)
 		if ! grep -q '"nm-0004"' "$events" 2>/dev/null; then
@@ -462,10 +468,10 @@ print_table() {
 			return "ns/call"
 		}
 		END {
-			printf "%-9s %-13s %9s %9s %12s %-8s %7s\n",
+			printf "%-9s %-20s %9s %9s %12s %-8s %7s\n",
 				"workload", "variant", "x native", "x bare",
 				"median", "unit", "spread"
-			row = "%-9s %-13s %9s %9s %12.1f %-8s %6.0f%%\n"
+			row = "%-9s %-20s %9s %9s %12.1f %-8s %6.0f%%\n"
 			nw = split(workloads, w, " ")
 			nv = split(variants, v, " ")
 			for (i = 1; i <= nw; i++) {

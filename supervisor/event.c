@@ -32,6 +32,9 @@ struct fold_slot {
 struct event_sink {
 	int fd; /* -1 without a log file */
 	bool quiet;
+	/* The serialized record, reused so that a line needs no new buffer. */
+	char *line;
+	size_t line_capacity;
 	unsigned long lost;
 	struct fold_slot slots[FOLD_SLOTS];
 };
@@ -238,23 +241,65 @@ static int write_all(int fd, const char *bytes, size_t length)
 	return 0;
 }
 
+/* The first size of sink->line, grown by format_record() as needed. */
+#define LINE_CAPACITY_INITIAL 4096
+
+static int reserve_line(struct event_sink *sink, size_t capacity)
+{
+	char *grown;
+
+	if (capacity <= sink->line_capacity)
+		return 0;
+	grown = realloc(sink->line, capacity);
+	if (!grown)
+		return -ENOMEM;
+	sink->line = grown;
+	sink->line_capacity = capacity;
+	return 0;
+}
+
+/*
+ * Serializes record into sink->line and appends a newline. Returns the
+ * length without the newline, or 0 on failure. json_dumpb() returns the
+ * length the whole line needs, so a line that did not fit is serialized
+ * again into a buffer grown to that length.
+ */
+static size_t format_record(struct event_sink *sink, json_t *record)
+{
+	const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+	size_t length, room;
+
+	if (reserve_line(sink, LINE_CAPACITY_INITIAL) < 0)
+		return 0;
+	room = sink->line_capacity - 1;
+	length = json_dumpb(record, sink->line, room, flags);
+	if (length > room) {
+		if (reserve_line(sink, length + 1) < 0)
+			return 0;
+		room = length;
+		length = json_dumpb(record, sink->line, room, flags);
+		if (length > room)
+			return 0;
+	}
+	if (length == 0)
+		return 0;
+	sink->line[length] = '\n';
+	return length;
+}
+
 static void write_record(struct event_sink *sink, json_t *record)
 {
-	char *line;
 	size_t length;
 	int err;
 
 	if (sink->fd < 0)
 		return;
-	line = json_dumps(record, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (!line) {
+	length = format_record(sink, record);
+	if (length == 0) {
 		sink->lost++;
 		return;
 	}
-	length = strlen(line);
-	line[length] = '\n';
-	err = write_all(sink->fd, line, length + 1);
-	free(line);
+	err = write_all(sink->fd, sink->line, length + 1);
 	if (err < 0) {
 		/* Warn on the first loss only: a full disk would flood stderr. */
 		if (sink->lost++ == 0)
@@ -320,6 +365,7 @@ void event_sink_free(struct event_sink *sink)
 	event_sink_flush_all(sink);
 	if (sink->fd >= 0)
 		close(sink->fd);
+	free(sink->line);
 	free(sink);
 }
 

@@ -68,6 +68,20 @@ int maps_read(struct maps *maps, pid_t pid);
  */
 int maps_query(pid_t pid, uint64_t address, struct mapping *mapping);
 
+/*
+ * Opens /proc/PID/maps for maps_query_fd(). Returns the descriptor or a
+ * negative errno. The descriptor stays bound to the address space the
+ * process had when it was opened. After an exec its queries describe the
+ * old one, or fail with -ESRCH once that is gone, so reopen it then.
+ */
+int maps_open(pid_t pid);
+
+/*
+ * Queries like maps_query(), through a descriptor from maps_open(), which
+ * saves the open and close of each query. Returns the same values.
+ */
+int maps_query_fd(int fd, uint64_t address, struct mapping *mapping);
+
 void maps_mapping_fini(struct mapping *mapping);
 
 /* Returns the mapping that contains address, or NULL. */

@@ -561,6 +561,24 @@ static bool is_in_ranges(uint64_t word, const struct address_range *ranges,
 }
 
 /*
+ * Sets [*low, *high) to the smallest range that contains all of ranges.
+ * The stack scan then tests most words with two comparisons, because few
+ * of the hundreds of words on a stack point near unbacked code.
+ */
+static void span_ranges(const struct address_range *ranges, size_t count,
+			uint64_t *low, uint64_t *high)
+{
+	*low = UINT64_MAX;
+	*high = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (ranges[i].start < *low)
+			*low = ranges[i].start;
+		if (ranges[i].end > *high)
+			*high = ranges[i].end;
+	}
+}
+
+/*
  * Reads bytes with process_vm_readv(2) alone. A stack word often points
  * into no mapping at all, and read_target_memory() would then retry
  * through /proc/PID/mem, which costs an open and a close.
@@ -591,7 +609,17 @@ static bool may_be_return_address(const struct call *call, uint64_t address)
 
 	if (address < CALLSITE_BYTES_MAX)
 		return false;
-	n = read_code_bytes(call->tid, address - length, before, length);
+	/*
+	 * A pointer to the start of a page after a gap is common (a JIT's
+	 * or shellcode's own page). The read of the gap would fail, and a
+	 * failing process_vm_readv(2) costs more than a successful one.
+	 */
+	if (in_page < length &&
+	    process_page_is_unmapped(call->process, address - length))
+		n = -1;
+	else
+		n = read_code_bytes(call->tid, address - length, before,
+				    length);
 	if (n != (ssize_t)length && in_page < length) {
 		length = (size_t)in_page;
 		if (length < 2)
@@ -615,6 +643,7 @@ static bool stack_may_hold_unbacked(struct monitor *monitor,
 {
 	struct address_range ranges[UNBACKED_RANGES_MAX];
 	const struct mapping *stack;
+	uint64_t low, high;
 	size_t count, words;
 	ssize_t n;
 	int err;
@@ -635,9 +664,12 @@ static bool stack_may_hold_unbacked(struct monitor *monitor,
 			       words * sizeof(uint64_t));
 	if (n <= 0)
 		return true;
+	span_ranges(ranges, count, &low, &high);
 	for (size_t i = 0; i < (size_t)n / sizeof(uint64_t); i++) {
 		uint64_t word = monitor->stack_words[i];
 
+		if (word < low || word >= high)
+			continue;
 		if (is_in_ranges(word, ranges, count) &&
 		    may_be_return_address(call, word))
 			return true;

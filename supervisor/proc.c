@@ -75,8 +75,16 @@ static void clear_loads(struct process *process)
 	process->load_count = 0;
 }
 
+static void close_maps_fd(struct process *process)
+{
+	if (process->maps_fd >= 0)
+		close(process->maps_fd);
+	process->maps_fd = -1;
+}
+
 static void free_process(struct process *process)
 {
+	close_maps_fd(process);
 	clear_image(process);
 	clear_loads(process);
 	free(process->libc_path);
@@ -326,6 +334,7 @@ static struct process *create_process(struct proc_table *table, pid_t tgid,
 	process->tgid = tgid;
 	process->reader_tid = tid;
 	process->start_time = stat.start_time;
+	process->maps_fd = -1;
 	lineage_ticks_to_time(stat.start_time, &process->image_start);
 	maps_init(&process->maps);
 	load_image(table, process);
@@ -515,9 +524,17 @@ static bool has_unbacked_code(const struct maps *maps,
 	return false;
 }
 
+/*
+ * Reads the whole maps file again. The maps descriptor is reopened on the
+ * next confirmation, so it describes the address space the cache came from
+ * or a newer one.
+ */
 static int reload_maps(struct process *process)
 {
-	int err = maps_read(&process->maps, process->reader_tid);
+	int err;
+
+	close_maps_fd(process);
+	err = maps_read(&process->maps, process->reader_tid);
 
 	process->maps_valid = err == 0;
 	process->maps_weakened = false;
@@ -575,6 +592,35 @@ static bool same_backing(const struct mapping *a, const struct mapping *b)
 }
 
 /*
+ * Queries the mapping at address into process->queried through the kept
+ * maps descriptor, opening it first if needed. When it cannot be kept, as
+ * at the descriptor limit, the query opens the file for itself.
+ *
+ * NOTE: a thread of the old image that notifies while another's exec is
+ * under way can open the descriptor on the old address space. Once that is
+ * freed the queries fail with -ESRCH and the maps are read again, but a
+ * process that shares it through CLONE_VM keeps it alive, and then the
+ * queries describe that process's mappings until the next reload.
+ */
+static int query_mapping(struct process *process, uint64_t address)
+{
+	int err;
+
+	if (process->maps_fd < 0)
+		process->maps_fd = maps_open(process->reader_tid);
+	if (process->maps_fd < 0) {
+		process->maps_fd = -1;
+		return maps_query(process->reader_tid, address,
+				  &process->queried);
+	}
+	err = maps_query_fd(process->maps_fd, address, &process->queried);
+	/* -ESRCH means the address space is gone, as after an exec. */
+	if (err < 0 && err != -ENOENT)
+		close_maps_fd(process);
+	return err;
+}
+
+/*
  * Asks the kernel for the one mapping at address. Returns the cached entry,
  * with its permissions updated, if its extent and backing were right, and
  * it is then trusted until the next change to the address space. Returns
@@ -590,7 +636,7 @@ static const struct mapping *confirm_mapping(struct process *process,
 
 	if (query_unsupported)
 		return NULL;
-	err = maps_query(process->reader_tid, address, &process->queried);
+	err = query_mapping(process, address);
 	if (err == -ENOTTY || err == -EINVAL) {
 		query_unsupported = true;
 		return NULL;
@@ -695,6 +741,7 @@ void process_mark_exec(struct process *process)
 	clock_gettime(CLOCK_REALTIME, &process->exec_time);
 	process->image_stale = true;
 	process->maps_valid = false;
+	close_maps_fd(process);
 	process->exec_reported = false;
 	process->fileless_reported = false;
 	/* The new image's loader maps its libraries before the shim runs. */
@@ -754,6 +801,22 @@ bool process_maps_code_of(const struct process *process, dev_t dev,
 			return true;
 	}
 	return false;
+}
+
+bool process_page_is_unmapped(const struct process *process, uint64_t address)
+{
+	uint64_t page = address & ~(uint64_t)0xfff;
+
+	if (!process->maps_valid || process->maps_weakened)
+		return false;
+	for (size_t i = 0; i < process->dirty_count; i++) {
+		const struct address_range *range = &process->dirty[i];
+
+		if (range->start < page + 4096 && page < range->end)
+			return false;
+	}
+	/* The kernel maps whole pages, so one address tests its whole page. */
+	return maps_lookup(&process->maps, address) == NULL;
 }
 
 static char *copy_or_null(const char *text)

@@ -90,7 +90,13 @@ struct process {
 	/* An executable mapping appeared at an address the cache lacks. */
 	bool maps_weakened;
 	unsigned long maps_changes; /* counts process_mark_dirty() calls */
-	struct mapping queried; /* scratch space for maps_query() */
+	struct mapping queried; /* scratch space for maps_query_fd() */
+	/*
+	 * /proc/PID/maps, open for PROCMAP_QUERY, or -1. Closed
+	 * whenever the cache is read again and at exec, because it stays
+	 * bound to the address space it was opened on.
+	 */
+	int maps_fd;
 	bool libc_mapped;
 	/*
 	 * The process may have executable memory without a file on disk:
@@ -214,6 +220,15 @@ bool process_add_module(struct process *process, const struct stat *st);
  */
 bool process_maps_code_of(const struct process *process, dev_t dev,
 			  ino_t inode);
+
+/*
+ * Returns true if the cached maps show the page at address unmapped. That
+ * is, no cached mapping and no range marked out of date contains it, and
+ * no executable mapping may have appeared elsewhere. Reads nothing. Mappings
+ * made without PROT_EXEC are not watched, so the page may hold data by
+ * now, but it has held no executable memory since the maps were read.
+ */
+bool process_page_is_unmapped(const struct process *process, uint64_t address);
 
 /*
  * Records a dlopen or dlmopen call the shim reported, with copies of the

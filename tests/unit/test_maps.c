@@ -7,9 +7,11 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -449,4 +451,73 @@ Test(maps_query, reports_unmapped_address)
 	query_or_skip(4096, &queried, &err);
 	cr_expect_eq(err, -ENOENT, "maps_query returned %d", err);
 	cr_expect_null(queried.path);
+}
+
+/* Opens the maps of pid for maps_query_fd(), after query_or_skip(). */
+static int open_or_skip(pid_t pid)
+{
+	struct mapping queried = { 0 };
+	int fd, err;
+
+	query_or_skip(4096, &queried, &err);
+	fd = maps_open(pid);
+	cr_assert_geq(fd, 0, "maps_open returned %d", fd);
+	return fd;
+}
+
+Test(maps_query_fd, follows_changes_on_one_descriptor)
+{
+	struct mapping queried = { 0 };
+	int fd = open_or_skip(getpid());
+	void *page =
+		mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t address = (uint64_t)(uintptr_t)page;
+	int err;
+
+	cr_assert_neq(page, MAP_FAILED);
+	err = maps_query_fd(fd, address, &queried);
+	cr_assert_eq(err, 0, "maps_query_fd returned %d", err);
+	cr_expect_eq(queried.perms, MAPPING_READ);
+
+	cr_assert_eq(mprotect(page, 4096, PROT_READ | PROT_WRITE), 0);
+	err = maps_query_fd(fd, address, &queried);
+	cr_assert_eq(err, 0, "maps_query_fd returned %d after mprotect", err);
+	cr_expect_eq(queried.perms, MAPPING_READ | MAPPING_WRITE);
+
+	cr_assert_eq(munmap(page, 4096), 0);
+	err = maps_query_fd(fd, address, &queried);
+	cr_expect_eq(err, -ENOENT, "maps_query_fd returned %d after munmap",
+		     err);
+	maps_mapping_fini(&queried);
+	close(fd);
+}
+
+/*
+ * The descriptor keeps the address space it was opened on, so a caller
+ * must see it fail, not describe another process, once that is gone.
+ */
+Test(maps_query_fd, fails_once_address_space_is_gone, .timeout = 10)
+{
+	struct mapping queried = { 0 };
+	pid_t child;
+	int fd, err;
+
+	query_or_skip(4096, &queried, &err);
+	child = fork();
+	cr_assert_geq(child, 0, "fork: %s", strerror(errno));
+	if (child == 0) {
+		/* A failed assertion below must not leave the child behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	fd = maps_open(child);
+	cr_assert_geq(fd, 0, "maps_open returned %d", fd);
+	cr_assert_eq(kill(child, SIGKILL), 0);
+	cr_assert_eq(waitpid(child, NULL, 0), child);
+
+	err = maps_query_fd(fd, (uint64_t)(uintptr_t)&function_in_test_binary,
+			    &queried);
+	cr_expect_eq(err, -ESRCH, "maps_query_fd returned %d", err);
+	close(fd);
 }
