@@ -253,12 +253,18 @@ static void handle_session(struct server *server, struct session *session,
 		end_session(session);
 }
 
+/* Counts the user's handshakes still under way; dispatch() ends some. */
 static size_t count_pending_of(const struct server *server, uid_t uid)
 {
 	size_t count = 0;
 
-	for (size_t i = 0; i < server->pending_count; i++)
-		count += server->pending[i].uid == uid;
+	for (size_t i = 0; i < server->pending_count; i++) {
+		const struct handshake *handshake = &server->pending[i];
+
+		count += handshake->uid == uid &&
+			 handshake->state != HANDSHAKE_DONE &&
+			 handshake->state != HANDSHAKE_FAILED;
+	}
 	return count;
 }
 

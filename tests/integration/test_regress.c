@@ -648,8 +648,12 @@ Test(regress, nested_run_names_reason, .timeout = TEST_TIMEOUT)
 {
 	static const char reason[] = "already runs under a seccomp listener";
 
-	harness_run_nativemon(&run.result, NULL, "run", "--", nativemon(),
-			      "run", "--", "true", NULL);
+	/*
+	 * Without --no-preload the inner nativemon of a sanitizer build would
+	 * refuse to start, because the shim would come before ASan's runtime.
+	 */
+	harness_run_nativemon(&run.result, NULL, "run", "--no-preload", "--",
+			      nativemon(), "run", "--", "true", NULL);
 	cr_assert(!run.result.timed_out, "nativemon timed out; stderr: %s",
 		  run.result.err);
 	harness_test_expect_exit_code(&run, 125);
