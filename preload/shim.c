@@ -239,9 +239,9 @@ static bool attach_to_server(pid_t *tracer)
 }
 
 /*
- * The mask a dlopen() of this thread holds signals over, or NULL. A
- * library constructor that forks inside the dlopen() must not pass the
- * held mask on to the child and to what the child executes.
+ * The caller's mask while a dlopen() of this thread blocks signals, or
+ * NULL. A library constructor that forks inside the dlopen() must not
+ * pass the blocked mask on to the child and to what the child executes.
  */
 static __thread const sigset_t *loading_mask
 	__attribute__((tls_model("initial-exec")));
@@ -286,7 +286,7 @@ static __attribute__((noinline, cold)) int check_monitoring(void)
 		return expected;
 	monitored = say_hello(&tracer);
 	/*
-	 * The hello after an attach tells the new supervisor that the
+	 * The hello after an attach lets the new supervisor know that the
 	 * loader's start-up work is over. The filter stays even if the
 	 * supervisor went away meanwhile, so the process counts as monitored.
 	 */
