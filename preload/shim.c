@@ -188,7 +188,7 @@ static void release_signals(const struct held_signals *hold)
 }
 
 /*
- * Sends one report and returns the prctl result. The caller holds the
+ * Sends one report and returns the prctl result. The caller blocks the
  * signals, so EINTR comes only from a synchronous signal sent with
  * kill(2). Under SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19) the
  * supervisor had not received an interrupted report, so the retry sends
