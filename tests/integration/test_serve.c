@@ -192,7 +192,8 @@ static void expect_stderr(struct harness_session *session, const char *needle)
 }
 
 /* Starts `nativemon serve` and waits until it listens. */
-static void start_server(const struct setup *setup)
+/* Starts the server, with the rules of policy first unless it is NULL. */
+static void start_server_with(const struct setup *setup, const char *policy)
 {
 	char *argv[] = { (char *)setup->nativemon,
 			 "serve",
@@ -201,6 +202,8 @@ static void start_server(const struct setup *setup)
 			 "--log",
 			 (char *)setup->log,
 			 "--verbose",
+			 policy ? "--policy" : NULL,
+			 (char *)policy,
 			 NULL };
 	const struct harness_session_options options = {
 		.set_ids = setup->unprivileged,
@@ -210,6 +213,11 @@ static void start_server(const struct setup *setup)
 
 	harness_session_start(&server, argv, &options);
 	expect_stderr(&server, "listening on");
+}
+
+static void start_server(const struct setup *setup)
+{
+	start_server_with(setup, NULL);
 }
 
 /* Stops the server with SIGTERM and reads its log. */
@@ -765,6 +773,48 @@ Test(serve, bounds_attaches_per_user, .timeout = TEST_TIMEOUT_S)
 		close(idle[i]);
 	attach_program(&setup, harness_test_target(&test, "raw_memfd"), 1);
 	stop_server();
+}
+
+/*
+ * Yama is off on many machines, so this checks the shim's side instead:
+ * once attached, it allows the server's pid to trace it. The server
+ * watches PR_SET_PTRACER (0x59616d61) to see the call.
+ */
+Test(serve, shim_allows_server_to_trace, .timeout = TEST_TIMEOUT_S)
+{
+	const char *directory = harness_test_scratch_new(&test, NULL);
+	char *policy = harness_test_format(&test, "%s/ptracer.policy",
+					   directory);
+	char *server_pid;
+	json_t *record, *args;
+	struct setup setup;
+	FILE *file;
+	int pid;
+
+	file = fopen(policy, "w");
+	cr_assert_not_null(file, "cannot create %s", policy);
+	fputs("watch prctl if arg0 == 0x59616d61\n"
+	      "log syscall prctl id ptracer\n",
+	      file);
+	fclose(file);
+	make_setup(&setup, false);
+	start_server_with(&setup, policy);
+
+	pid = attach_program(&setup, harness_test_target(&test, "raw_memfd"),
+			     1);
+	stop_server();
+	record = harness_events_find(test.events, "rule.id", "ptracer",
+				     "process.pid",
+				     harness_test_format(&test, "%d", pid), NULL);
+	cr_assert_not_null(record, "no PR_SET_PTRACER call of pid %d; %s", pid,
+			   test.seen);
+	args = harness_event_get(record, "nativemon.syscall.args");
+	server_pid = harness_test_format(&test, "0x%x", (unsigned int)server.pid);
+	cr_assert(json_is_array(args) &&
+			  strcmp(json_string_value(json_array_get(args, 1)),
+				 server_pid) == 0,
+		  "PR_SET_PTRACER named %s, not the server %s",
+		  json_string_value(json_array_get(args, 1)), server_pid);
 }
 
 /* Stopping. */
