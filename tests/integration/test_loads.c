@@ -209,6 +209,27 @@ Test(loads, mprotect_manual_map_is_hashed, .timeout = TEST_TIMEOUT)
 				    file_sha256(payload));
 }
 
+/* A library rewritten in place keeps its inode but is a new module. */
+Test(loads, rewritten_library_is_new_module, .timeout = TEST_TIMEOUT)
+{
+	const char *directory = harness_test_scratch_new(&run, NULL);
+	char *copy = harness_test_format(&run, "%s/libnmcopy.so", directory);
+	size_t i, loads = 0;
+	json_t *event;
+
+	harness_copy_file(harness_test_target(&run, "payload.so"), copy, 0644);
+	harness_test_observe(&run, NULL,
+			     (char *[]){ harness_test_target(&run, "manual_map"),
+					 "--rewrite", copy, NULL });
+	harness_test_expect_exit_code(&run, 0);
+	json_array_foreach(run.events, i, event) {
+		if (is_load_of(event, copy))
+			loads++;
+	}
+	cr_expect_eq(loads, 2, "%zu module loads of %s in one process; %s",
+		     loads, copy, run.seen);
+}
+
 /* Mapping a library the process has mapped already adds no module. */
 Test(loads, remap_of_loaded_library_is_quiet, .timeout = TEST_TIMEOUT)
 {

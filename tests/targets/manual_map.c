@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Usage: manual_map [--mprotect] LIBRARY
+ * Usage: manual_map [--mprotect|--rewrite] LIBRARY
  *
  * Maps the first executable PT_LOAD segment of the shared library LIBRARY
  * with PROT_READ | PROT_EXEC through mmap(2) itself, as a reflective
  * loader does, without the dynamic loader. With --mprotect it maps the
  * segment readable only and then makes it executable with mprotect(2).
+ * With --rewrite it unmaps the segment, appends a byte to LIBRARY, which
+ * must be writable, and maps the segment again.
  * Exits with 0 once the segment is mapped, or with 1 after a message.
  */
 #include <elf.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,19 +51,59 @@ static int find_code_segment(int fd, Elf64_Phdr *segment)
 	return -1;
 }
 
-int main(int argc, char **argv)
+/*
+ * Maps the code segment of the library open at fd executable, directly or
+ * through mprotect(2). Returns the mapping, or MAP_FAILED after a message.
+ */
+static void *map_code(int fd, const Elf64_Phdr *segment, bool protect,
+		      size_t *length)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	Elf64_Phdr segment;
-	off_t start;
-	size_t length;
-	int protect = argc == 3 && strcmp(argv[1], "--mprotect") == 0;
+	/* mmap(2) takes a page-aligned offset. */
+	off_t start = (off_t)segment->p_offset & ~(off_t)(page - 1);
+	void *code;
+
+	*length = segment->p_filesz + (size_t)(segment->p_offset - start);
+	code = mmap(NULL, *length, PROT_READ | (protect ? 0 : PROT_EXEC),
+		    MAP_PRIVATE, fd, start);
+	if (code == MAP_FAILED) {
+		perror("manual_map: mmap");
+		return MAP_FAILED;
+	}
+	if (protect && mprotect(code, *length, PROT_READ | PROT_EXEC) < 0) {
+		perror("manual_map: mprotect");
+		return MAP_FAILED;
+	}
+	printf("mapped %zu bytes at offset %lld\n", *length, (long long)start);
+	return code;
+}
+
+/* Appends a byte, which keeps the inode but changes size and mtime. */
+static int rewrite(const char *library)
+{
+	int fd = open(library, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "", 1) != 1) {
+		perror("manual_map: rewrite");
+		return -1;
+	}
+	return close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc == 3 ? argv[1] : "";
+	bool protect = strcmp(mode, "--mprotect") == 0;
+	bool twice = strcmp(mode, "--rewrite") == 0;
 	const char *library = argv[argc - 1];
+	Elf64_Phdr segment;
+	size_t length;
 	void *code;
 	int fd;
 
-	if (argc != 2 && !protect) {
-		fprintf(stderr, "usage: manual_map [--mprotect] LIBRARY\n");
+	if (argc != 2 && !protect && !twice) {
+		fprintf(stderr,
+			"usage: manual_map [--mprotect|--rewrite] LIBRARY\n");
 		return 2;
 	}
 	fd = open(library, O_RDONLY | O_CLOEXEC);
@@ -73,19 +116,12 @@ int main(int argc, char **argv)
 			library);
 		return 1;
 	}
-	/* mmap(2) takes a page-aligned offset. */
-	start = (off_t)segment.p_offset & ~(off_t)(page - 1);
-	length = segment.p_filesz + (size_t)(segment.p_offset - start);
-	code = mmap(NULL, length, PROT_READ | (protect ? 0 : PROT_EXEC),
-		    MAP_PRIVATE, fd, start);
-	if (code == MAP_FAILED) {
-		perror("manual_map: mmap");
+	code = map_code(fd, &segment, protect, &length);
+	if (code == MAP_FAILED)
 		return 1;
-	}
-	if (protect && mprotect(code, length, PROT_READ | PROT_EXEC) < 0) {
-		perror("manual_map: mprotect");
+	if (!twice)
+		return 0;
+	if (munmap(code, length) < 0 || rewrite(library) < 0)
 		return 1;
-	}
-	printf("mapped %zu bytes at offset %lld\n", length, (long long)start);
-	return 0;
+	return map_code(fd, &segment, false, &length) == MAP_FAILED;
 }
