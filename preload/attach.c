@@ -61,6 +61,9 @@ enum attach_stage {
 	STAGE_HANDED_OFF, /* the server has the listener or will receive it */
 };
 
+/* The pause before asking a busy server again. */
+#define BUSY_PAUSE_MS 20
+
 struct attach {
 	const char *socket_path;
 	int timeout_ms;
@@ -75,6 +78,8 @@ struct attach {
 	const char *reason;
 	int error;
 };
+
+static bool is_busy(const struct attach *attach);
 
 /* A bounded text buffer; text that does not fit is cut. */
 struct message {
@@ -541,11 +546,15 @@ static void report_failure(const struct attach *attach, bool required)
 		append(&message, program_invocation_short_name);
 		append(&message, " exits with status ");
 		append_number(&message, SHIM_EXIT_REQUIRED);
-		append(&message, "; start `nativemon serve --socket ");
-		append(&message, attach->socket_path);
-		append(&message,
-		       "` as this user or root, or unset " SHIM_ENV_REQUIRED
-		       " to run unmonitored");
+		if (is_busy(attach)) {
+			append(&message, "; raise " SHIM_ENV_TIMEOUT
+					 " to wait longer for the server");
+		} else {
+			append(&message, "; start `nativemon serve --socket ");
+			append(&message, attach->socket_path);
+			append(&message, "` as this user or root, or unset "
+					 SHIM_ENV_REQUIRED " to run unmonitored");
+		}
 	} else if (attach->stage == STAGE_CONNECTING) {
 		append(&message, "; ");
 		append(&message, program_invocation_short_name);
@@ -585,6 +594,47 @@ static bool attach_steps(struct attach *attach)
 	return false;
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*
+ * Returns true if the server turned the attach down for now, because too
+ * many attaches of this user are under way, before any filter existed.
+ */
+static bool is_busy(const struct attach *attach)
+{
+	return attach->stage == STAGE_CONNECTING && attach->error == EAGAIN;
+}
+
+/*
+ * Runs the attach, again after a pause while the server is busy, until
+ * the timeout: a burst of programs starting at once may briefly exceed
+ * the server's bound on one user's attaches.
+ */
+static bool attach_within_timeout(struct attach *attach)
+{
+	const struct timespec pause = { .tv_nsec = BUSY_PAUSE_MS * 1000000L };
+	long long deadline = monotonic_ms() + attach->timeout_ms;
+	bool attached;
+
+	for (;;) {
+		attached = attach_steps(attach);
+		if (attached || !is_busy(attach) ||
+		    monotonic_ms() + BUSY_PAUSE_MS >= deadline)
+			return attached;
+		close(attach->socket);
+		attach->socket = -1;
+		attach->error = 0;
+		attach->reason = NULL;
+		nanosleep(&pause, NULL);
+	}
+}
+
 bool shim_attach(const char *socket_path, pid_t *supervisor)
 {
 	struct attach attach = {
@@ -595,7 +645,7 @@ bool shim_attach(const char *socket_path, pid_t *supervisor)
 	bool attached, required = is_required();
 
 	attach.timeout_ms = read_timeout();
-	attached = attach_steps(&attach);
+	attached = attach_within_timeout(&attach);
 	/*
 	 * Closed before the warning: in a process started with stderr
 	 * closed, the socket may be descriptor 2.

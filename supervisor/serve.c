@@ -31,14 +31,17 @@
  * socket's backlog, so a flood of idle connections costs no more than
  * this many descriptors until HANDSHAKE_TIMEOUT_MS ends them.
  */
-#define PENDING_MAX 64
+#define PENDING_MAX 256
 
 /*
  * Handshakes one user may have under way. Without this bound, any user
  * who may connect could hold every slot with idle connections, and every
- * other program's attach would time out.
+ * other program's attach would time out. A shim turned down for this
+ * asks again until its timeout, so bursts of starts get through.
+ * NOTE: a user with idle connections still starves its own other
+ * processes, and eight users together can fill every slot.
  */
-#define PENDING_PER_UID_MAX 8
+#define PENDING_PER_UID_MAX 32
 
 /* How long accepting pauses after accept4(2) runs out of descriptors. */
 #define ACCEPT_PAUSE_MS 1000
