@@ -305,7 +305,8 @@ static void insert_cached(struct module_cache *cache, struct module *module)
  * leave a read unanswered for ever, and nativemon's one thread would wait
  * with it, for every process it serves.
  * NOTE: reads of target memory backed by a FUSE file can block the same
- * way.
+ * way, and so can a file on an overlay or bind mount whose lower layer is
+ * FUSE, which fstatfs(2) does not show.
  */
 static bool is_on_fuse(int fd)
 {
