@@ -456,7 +456,7 @@ static void accept_hand_off(struct handshake *handshake,
 	 * that. The peer has installed its filter by then, so its watched
 	 * calls will fail with ENOSYS.
 	 * NOTE: nothing keeps descriptors in reserve for hand-offs, so a
-	 * server at its limit leaves such peers behind; serve raises its
+	 * server at its limit leaves such peers behind. serve raises its
 	 * soft limit to the hard one at start.
 	 */
 	if ((header->msg_flags & MSG_CTRUNC) && fd < 0) {

@@ -37,7 +37,7 @@
  * Handshakes one user may have under way. Without this bound, any user
  * who may connect could hold every slot with idle connections, and every
  * other program's attach would time out. A shim turned down for this
- * asks again until its timeout, so bursts of starts get through.
+ * tries again until its timeout, so bursts of starts get through.
  * NOTE: a user with idle connections still starves its own other
  * processes, and eight users together can fill every slot.
  */
