@@ -32,9 +32,9 @@ enum origin_kind {
 };
 
 /*
- * How a module-load arrived. The loader's own mappings are told apart by
- * the preload shim's reports; any other code that maps a file executable
- * is a manual map, as reflective loaders do.
+ * How a module-load arrived. The preload shim's reports distinguish the
+ * loader's own mappings. Any other code that maps a file executable makes
+ * a manual map, as reflective loaders do.
  */
 enum load_source {
 	LOAD_SOURCE_UNKNOWN,

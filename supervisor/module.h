@@ -128,7 +128,7 @@ size_t module_build_id(const struct module *module, const uint8_t **build_id);
  */
 int module_sha256(struct module *module, uint8_t digest[MODULE_SHA256_SIZE]);
 
-/* What a module-load event reports about the file. */
+/* The facts a module-load event reports about the file. */
 struct module_digest {
 	uint8_t sha256[MODULE_SHA256_SIZE];
 	uint8_t build_id[MODULE_BUILD_ID_MAX];

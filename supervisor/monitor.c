@@ -310,8 +310,8 @@ static void inspect_new_image(struct call *call)
  * reports where the syscall instruction lies, so a manual map is found
  * even in a process that forges the shim's reports. Those reports only
  * tell which dlopen call the loader serves. Without a report, the loader
- * maps either at start-up (before the shim's constructor said hello) or
- * for libc's own loads of NSS and gconv modules, which bypass dlopen.
+ * maps either at start-up, before the shim's constructor sent its hello,
+ * or for libc's own loads of NSS and gconv modules, which bypass dlopen.
  *
  * NOTE: without the shim (a program that clears LD_PRELOAD) every load by
  * the loader counts as start-up, and the loader linked into a static

@@ -747,7 +747,7 @@ Test(serve, survives_hostile_peers, .timeout = TEST_TIMEOUT_S)
 /*
  * One user's idle connections cannot hold every handshake slot: the
  * server turns that user's next attach down before it has a filter, and
- * the shim asks again until its timeout.
+ * the shim tries again until its timeout.
  */
 Test(serve, bounds_attaches_per_user, .timeout = TEST_TIMEOUT_S)
 {
