@@ -193,6 +193,9 @@ static void release_signals(const struct held_signals *hold)
  * kill(2). Under SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19) the
  * supervisor had not received an interrupted report, so the retry sends
  * it once.
+ * NOTE: a program that later sandboxes itself with a seccomp filter that
+ * traps or kills unknown prctl options (as browsers do) turns a report
+ * from its sandboxed code, such as a dlopen, into SIGSYS.
  */
 static int send_report(struct nativemon_report *report)
 {
