@@ -152,12 +152,44 @@ static void put_uids(struct writer *writer, const struct policy_rule *rule)
 	}
 }
 
+static void put_offsets(struct writer *writer, const char *keyword,
+			const struct policy_offsets *offsets)
+{
+	char number[24];
+
+	if (offsets->count == 0)
+		return;
+	put(writer, " ");
+	put(writer, keyword);
+	put(writer, " ");
+	for (size_t i = 0; i < offsets->count; i++) {
+		snprintf(number, sizeof(number), "%s0x%" PRIx64, i ? "," : "",
+			 offsets->values[i]);
+		put(writer, number);
+	}
+}
+
+static void put_word(struct writer *writer, const char *keyword,
+		     const char *word)
+{
+	if (!word)
+		return;
+	put(writer, " ");
+	put(writer, keyword);
+	put(writer, " ");
+	put(writer, word);
+}
+
 static void put_matchers(struct writer *writer, const struct policy_rule *rule)
 {
 	put_list(writer, "syscall", rule->syscalls);
 	put_bits(writer, "origin", rule->origins, kind_name, ORIGIN_KIND_COUNT);
 	put_list(writer, "module", rule->modules);
+	put_offsets(writer, "offset", &rule->offsets);
+	put_word(writer, "build-id", rule->build_id);
 	put_list(writer, "caller", rule->callers);
+	put_offsets(writer, "caller-offset", &rule->caller_offsets);
+	put_word(writer, "caller-build-id", rule->caller_build_id);
 	put_list(writer, "path", rule->paths);
 	put_list(writer, "exe", rule->exes);
 	put_list(writer, "ancestor", rule->ancestors);

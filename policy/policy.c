@@ -55,6 +55,10 @@ void policy_rule_fini(struct policy_rule *rule)
 	free_list(rule->syscalls);
 	free_list(rule->modules);
 	free_list(rule->callers);
+	free(rule->offsets.values);
+	free(rule->build_id);
+	free(rule->caller_offsets.values);
+	free(rule->caller_build_id);
 	free_list(rule->paths);
 	free_list(rule->exes);
 	free_list(rule->ancestors);
@@ -150,6 +154,28 @@ static bool matches_uid(const struct policy_rule *rule,
 	return false;
 }
 
+static bool matches_offset(const struct policy_offsets *offsets, bool known,
+			   uint64_t offset)
+{
+	if (offsets->count == 0)
+		return true;
+	if (!known)
+		return false;
+	for (size_t i = 0; i < offsets->count; i++) {
+		if (offsets->values[i] == offset)
+			return true;
+	}
+	return false;
+}
+
+/* Both build-ids are lower-case hex, so they compare as strings. */
+static bool matches_build_id(const char *want, const char *build_id)
+{
+	if (!want)
+		return true;
+	return build_id && strcmp(want, build_id) == 0;
+}
+
 /* The matchers on the call itself, which cost no /proc read. */
 static bool matches_call(const struct policy_rule *rule,
 			 const struct policy_facts *facts)
@@ -159,6 +185,9 @@ static bool matches_call(const struct policy_rule *rule,
 	       matches_bit(rule->abis, facts->abi) &&
 	       matches_bit(rule->origins, facts->origin) &&
 	       matches_glob(rule->modules, facts->module) &&
+	       matches_offset(&rule->offsets, facts->offset_known,
+			      facts->offset) &&
+	       matches_build_id(rule->build_id, facts->build_id) &&
 	       matches_tristate(rule->libc_mapped, facts->libc_mapped) &&
 	       matches_tristate(rule->program_abi, facts->program_abi);
 }
@@ -181,6 +210,10 @@ static bool matches_process(const struct policy_rule *rule,
 {
 	return matches_glob(rule->exes, facts->exe) &&
 	       matches_glob(rule->callers, facts->caller) &&
+	       matches_offset(&rule->caller_offsets, facts->caller_offset_known,
+			      facts->caller_offset) &&
+	       matches_build_id(rule->caller_build_id,
+				facts->caller_build_id) &&
 	       matches_uid(rule, facts) &&
 	       matches_ancestors(rule->ancestors, facts);
 }

@@ -105,6 +105,12 @@ struct policy_facts {
 	enum origin_kind origin; /* of the syscall instruction */
 	const char *module;	 /* file holding the syscall instruction */
 	const char *caller;	 /* first frame's file outside libc, loader */
+	bool offset_known;	 /* offset is set, as module is */
+	uint64_t offset;	 /* file offset of the syscall instruction */
+	const char *build_id;	 /* module's GNU build-id, lower-case hex */
+	bool caller_offset_known;
+	uint64_t caller_offset; /* file offset of the caller frame's address */
+	const char *caller_build_id; /* caller's GNU build-id, lower-case hex */
 	const char *exe;	 /* executable of the calling process */
 	const char *path;	 /* file loaded or executed; see path_unknown */
 	bool path_unknown;	 /* that file's path could not be read */
@@ -125,6 +131,15 @@ struct policy_location {
 	unsigned int line;
 };
 
+/* The file offsets of a rule matcher. A count of 0 matches any offset. */
+struct policy_offsets {
+	uint64_t *values;
+	size_t count;
+};
+
+/* The max length of a GNU build-id in a rule, in hex digits (64 bytes). */
+#define POLICY_BUILD_ID_HEX_MAX 128
+
 /*
  * One rule. String lists are NULL-terminated; a NULL list matches any
  * value. All strings are owned by the policy that contains the rule.
@@ -144,6 +159,10 @@ struct policy_rule {
 	uint32_t abis;	     /* ABI_BIT set; 0 matches any */
 	char **modules;	     /* fnmatch(3) globs */
 	char **callers;
+	struct policy_offsets offsets;	      /* of the syscall instruction */
+	char *build_id;			      /* lower-case hex, NULL for any */
+	struct policy_offsets caller_offsets; /* of the caller frame */
+	char *caller_build_id;		      /* lower-case hex, NULL for any */
 	char **paths;
 	char **exes;
 	char **ancestors;
@@ -194,6 +213,8 @@ struct policy_watch {
 #define POLICY_NEEDS_UID (1u << 0)
 #define POLICY_NEEDS_ANCESTRY (1u << 1)
 #define POLICY_NEEDS_CALLER (1u << 2)
+#define POLICY_NEEDS_BUILD_ID (1u << 3)	       /* of the syscall's module */
+#define POLICY_NEEDS_CALLER_BUILD_ID (1u << 4) /* of the caller's module */
 
 struct policy {
 	struct policy_rule *rules; /* in matching order */

@@ -259,6 +259,128 @@ static int parse_uids(struct parser *parser, struct rule_builder *builder,
 	return err;
 }
 
+/* Parses a hexadecimal number with 0x or 0X before it, or a decimal
+ * number. Returns 0, -EINVAL when text is not such a number, or -ERANGE. */
+static int parse_number(const char *text, uint64_t *number)
+{
+	uint64_t value = 0;
+
+	if (text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+		return parse_decimal(text, UINT64_MAX, number);
+	text += 2;
+	if (!*text)
+		return -EINVAL;
+	for (; *text; text++) {
+		int digit;
+
+		if (!isxdigit((unsigned char)*text))
+			return -EINVAL;
+		if (value > UINT64_MAX >> 4)
+			return -ERANGE;
+		digit = isdigit((unsigned char)*text)
+				? *text - '0'
+				: tolower((unsigned char)*text) - 'a' + 10;
+		value = value << 4 | (uint64_t)digit;
+	}
+	*number = value;
+	return 0;
+}
+
+static int parse_offset(struct parser *parser, const struct rule_key *key,
+			const struct token *value, const char *member,
+			uint64_t *offset)
+{
+	char shown[SHOWN_MAX];
+	int err = parse_number(member, offset);
+
+	show_value(shown, member);
+	if (err == -EINVAL)
+		return parser_report(parser, value,
+				     "invalid offset '%s' for '%s'; expected a "
+				     "hexadecimal number such as 0x1a40 or a "
+				     "decimal number",
+				     shown, key->name);
+	if (err == -ERANGE)
+		return parser_report(parser, value,
+				     "offset %s for '%s' is out of range; "
+				     "offsets go up to 0xffffffffffffffff",
+				     shown, key->name);
+	return 0;
+}
+
+static int parse_offsets(struct parser *parser, struct rule_builder *builder,
+			 const struct rule_key *key, const struct token *value)
+{
+	struct policy_offsets *offsets =
+		(struct policy_offsets *)((char *)&builder->rule + key->field);
+	char **members;
+	size_t count;
+	int err = split_list(parser, value, &members);
+
+	if (err)
+		return err;
+	count = list_length(members);
+	offsets->values = calloc(count, sizeof(*offsets->values));
+	if (!offsets->values)
+		err = -ENOMEM;
+	for (size_t i = 0; err == 0 && i < count; i++)
+		err = parse_offset(parser, key, value, members[i],
+				   &offsets->values[i]);
+	free_list(members);
+	offsets->count = err ? 0 : count;
+	return err;
+}
+
+static int check_build_id(struct parser *parser, const struct rule_key *key,
+			  const struct token *value)
+{
+	char shown[SHOWN_MAX];
+
+	show_value(shown, value->text);
+	if (value->length == 0)
+		return parser_report(parser, value,
+				     "an empty string is not a valid build-id");
+	for (size_t i = 0; i < value->length; i++) {
+		if (!isxdigit((unsigned char)value->text[i]))
+			return parser_report(
+				parser, value,
+				"invalid value '%s' for '%s'; a build-id "
+				"contains only hex digits, as readelf -n "
+				"prints it",
+				shown, key->name);
+	}
+	if (value->length > POLICY_BUILD_ID_HEX_MAX)
+		return parser_report(parser, value,
+				     "the build-id for '%s' has %zu hex "
+				     "digits, but a build-id has at most %d",
+				     key->name, value->length,
+				     POLICY_BUILD_ID_HEX_MAX);
+	if (value->length % 2 != 0)
+		return parser_report(parser, value,
+				     "invalid value '%s' for '%s'; a build-id "
+				     "has an even number of hex digits, two "
+				     "per byte",
+				     shown, key->name);
+	return 0;
+}
+
+/* Stores the build-id in lower case, as the supervisor writes facts. */
+static int parse_build_id(struct parser *parser, struct rule_builder *builder,
+			  const struct rule_key *key, const struct token *value)
+{
+	char **build_id = (char **)((char *)&builder->rule + key->field);
+	int err = check_build_id(parser, key, value);
+
+	if (err)
+		return err;
+	*build_id = strdup(value->text);
+	if (!*build_id)
+		return -ENOMEM;
+	for (char *digit = *build_id; *digit; digit++)
+		*digit = (char)tolower((unsigned char)*digit);
+	return 0;
+}
+
 static int parse_tristate(struct parser *parser, struct rule_builder *builder,
 			  const struct rule_key *key, const struct token *value)
 {
@@ -440,6 +562,8 @@ static int parse_techniques(struct parser *parser, struct rule_builder *builder,
 #define FIELD(name) offsetof(struct policy_rule, name)
 #define GLOBS "a glob or a comma-separated list of globs"
 #define YES_OR_NO "yes or no"
+#define OFFSETS "an offset or a comma-separated list of offsets"
+#define BUILD_ID "a build-id in hex digits"
 
 /* In the order of the man page; the index of each entry is its bit in
  * rule_builder.seen. */
@@ -449,8 +573,15 @@ static const struct rule_key rule_keys[] = {
 	{ "origin", parse_origins, 0, 0, 0,
 	  "an origin kind or a comma-separated list of them" },
 	{ "module", parse_globs, FIELD(modules), 0, 0, GLOBS },
+	{ "offset", parse_offsets, FIELD(offsets), 0, 0, OFFSETS },
+	{ "build-id", parse_build_id, FIELD(build_id), 0, POLICY_NEEDS_BUILD_ID,
+	  BUILD_ID },
 	{ "caller", parse_globs, FIELD(callers), 0, POLICY_NEEDS_CALLER,
 	  GLOBS },
+	{ "caller-offset", parse_offsets, FIELD(caller_offsets), 0,
+	  POLICY_NEEDS_CALLER, OFFSETS },
+	{ "caller-build-id", parse_build_id, FIELD(caller_build_id), 0,
+	  POLICY_NEEDS_CALLER | POLICY_NEEDS_CALLER_BUILD_ID, BUILD_ID },
 	{ "path", parse_globs, FIELD(paths), KEY_FILE_EVENTS, 0, GLOBS },
 	{ "exe", parse_globs, FIELD(exes), 0, 0, GLOBS },
 	{ "ancestor", parse_globs, FIELD(ancestors), 0, POLICY_NEEDS_ANCESTRY,
@@ -504,7 +635,8 @@ static int report_unknown_key(struct parser *parser, const struct token *token)
 	return parser_report(
 		parser, token,
 		"unknown matcher or option '%s'; matchers are syscall, origin, "
-		"module, caller, path, exe, ancestor, uid, arch, file, "
+		"module, offset, build-id, caller, caller-offset, "
+		"caller-build-id, path, exe, ancestor, uid, arch, file, "
 		"source, writable-dir, path-known, has-libc and program-arch, and "
 		"options are severity, id, errno, name and technique",
 		shown);

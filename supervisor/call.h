@@ -110,6 +110,8 @@ struct call {
 	bool uid_known;
 	uid_t uid;
 	struct ancestry ancestry;
+	bool has_build_id;	  /* build_id is set */
+	bool has_caller_build_id; /* caller_build_id is set */
 
 	/* From the strongest rule over all findings; see judge(). */
 	enum call_verdict verdict;
@@ -120,6 +122,9 @@ struct call {
 	 * here only, and the counts and flags above mark which of them are set.
 	 */
 	char module[TARGET_PATH_MAX];
+	/* GNU build-ids of module and of the caller's module, in hex. */
+	char build_id[2 * MODULE_BUILD_ID_MAX + 1];
+	char caller_build_id[2 * MODULE_BUILD_ID_MAX + 1];
 	struct stack stack; /* of the blocked thread, x86-64 only */
 	struct finding findings[CALL_FINDINGS_MAX];
 	/* Mapping changes the call will make; see mark_changed(). */

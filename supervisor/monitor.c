@@ -759,6 +759,59 @@ static void list_ancestry(struct call *call)
 	}
 }
 
+/* Writes the module's GNU build-id as lower-case hex, the form rules store. */
+static bool format_build_id(const struct module *module, char *buffer,
+			    size_t size)
+{
+	const uint8_t *build_id;
+	size_t length = module_build_id(module, &build_id);
+
+	if (length == 0 || 2 * length + 1 > size)
+		return false;
+	for (size_t i = 0; i < length; i++)
+		snprintf(buffer + 2 * i, 3, "%02x", build_id[i]);
+	return true;
+}
+
+/*
+ * Reads the build-id of the module that contains the syscall instruction
+ * through the module cache, which reads each file once.
+ */
+static void read_origin_build_id(struct monitor *monitor, struct call *call)
+{
+	const struct mapping *mapping;
+	struct module *module;
+	int err;
+
+	if (!call->has_module || call->has_build_id)
+		return;
+	mapping = process_find_mapping(call->process, call->address, &err);
+	if (!mapping ||
+	    module_cache_get(monitor->modules, call->tid, mapping, &module) < 0)
+		return;
+	call->has_build_id =
+		format_build_id(module, call->build_id, sizeof(call->build_id));
+	module_unref(module);
+}
+
+/* Without a stack, a call issued outside libc, the loader and the vDSO is
+ * its own caller. */
+static bool is_own_caller(const struct call *call)
+{
+	return !call->caller && call->has_module &&
+	       !is_libc_or_kernel(call->origin);
+}
+
+static void read_caller_build_id(struct monitor *monitor, struct call *call)
+{
+	if (is_own_caller(call))
+		read_origin_build_id(monitor, call);
+	else if (call->caller && call->caller->module)
+		call->has_caller_build_id = format_build_id(
+			call->caller->module, call->caller_build_id,
+			sizeof(call->caller_build_id));
+}
+
 /*
  * Reads the costly facts that some rule of the policy uses, once per call.
  * The uid is the real uid, as user.id in events.
@@ -773,6 +826,10 @@ static void read_needed_facts(struct monitor *monitor, struct call *call)
 			procfs_read_status(call->tid, &tgid, &call->uid) == 0;
 	if (needs & POLICY_NEEDS_ANCESTRY)
 		list_ancestry(call);
+	if (needs & POLICY_NEEDS_BUILD_ID)
+		read_origin_build_id(monitor, call);
+	if (needs & POLICY_NEEDS_CALLER_BUILD_ID)
+		read_caller_build_id(monitor, call);
 }
 
 /* The file of the first frame outside libc, the loader and the vDSO. */
@@ -781,10 +838,31 @@ static const char *caller_module(const struct call *call)
 	if (call->caller)
 		return call->caller->module ? module_path(call->caller->module)
 					    : NULL;
-	/* Without a stack, a call issued elsewhere is its own caller. */
-	if (!call->has_module || is_libc_or_kernel(call->origin))
-		return NULL;
-	return call->module;
+	return is_own_caller(call) ? call->module : NULL;
+}
+
+/*
+ * The caller frame's address is a return address. For a syscall issued
+ * from the caller's own code it is the address after the syscall
+ * instruction, and the offset of an own caller points there as well.
+ */
+static void fill_caller_facts(const struct call *call,
+			      struct policy_facts *facts)
+{
+	facts->caller = caller_module(call);
+	if (call->caller) {
+		facts->caller_offset_known = call->caller->has_offset;
+		facts->caller_offset = call->caller->offset;
+		facts->caller_build_id = call->has_caller_build_id
+						 ? call->caller_build_id
+						 : NULL;
+	} else if (is_own_caller(call)) {
+		facts->caller_offset_known = true;
+		facts->caller_offset =
+			call->module_offset + SYSCALL_INSN_LENGTH;
+		facts->caller_build_id =
+			call->has_build_id ? call->build_id : NULL;
+	}
 }
 
 static void fill_facts(const struct call *call, const struct finding *finding,
@@ -796,7 +874,10 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 	facts->syscall = call->name;
 	facts->origin = call->origin;
 	facts->module = call->has_module ? call->module : NULL;
-	facts->caller = caller_module(call);
+	facts->offset_known = call->has_module;
+	facts->offset = call->module_offset;
+	facts->build_id = call->has_build_id ? call->build_id : NULL;
+	fill_caller_facts(call, facts);
 	facts->exe = call->process->exe_path;
 	facts->uid_known = call->uid_known;
 	facts->uid = call->uid;

@@ -406,3 +406,192 @@ Test(policy_command, show_prints_rules_and_filter)
 	cr_expect(strstr(run.result.out, "if ($syscall =="), "stdout: %s",
 		  run.result.out);
 }
+
+Test(policy_command, show_prints_call_site_matchers)
+{
+	const char *policy = write_policy(
+		"site.policy", "allow direct-syscall build-id 0123ABCD "
+			       "offset 4263 caller-offset 0X10 "
+			       "caller-build-id 89abcdef id t-site\n");
+
+	harness_run_nativemon(&run.result, NULL, "policy", "show", policy,
+			      NULL);
+
+	cr_assert_eq(run.result.exit_code, 0, "stderr: %s", run.result.err);
+	expect_output("allow direct-syscall offset 0x10a7 build-id 0123abcd "
+		      "caller-offset 0x10 caller-build-id 89abcdef id t-site");
+}
+
+/*
+ * Call sites: the offset and build-id matchers against facts that
+ * nativemon reads from the running target.
+ */
+
+/* Reads the GNU build-id of the ELF file at path with readelf(1) from
+ * binutils, a source independent of nativemon. */
+static const char *read_build_id(const char *path)
+{
+	char *argv[] = { "readelf", "-n", (char *)path, NULL };
+	struct harness_result result;
+	const char *found;
+	char *build_id;
+	size_t length;
+
+	harness_run(argv, NULL, &result);
+	cr_assert_eq(result.exit_code, 0, "readelf -n %s failed: %s", path,
+		     result.err);
+	found = strstr(result.out, "Build ID: ");
+	cr_assert(found, "%s has no GNU build-id; link it with --build-id",
+		  path);
+	found += strlen("Build ID: ");
+	length = strspn(found, "0123456789abcdef");
+	cr_assert_gt(length, 0, "readelf printed no build-id: %s", result.out);
+	build_id = harness_test_own(&run, strndup(found, length));
+	harness_result_fini(&result);
+	return build_id;
+}
+
+static long long count_rule(const char *id)
+{
+	return harness_events_count(run.events, "rule.id", id, NULL);
+}
+
+/* Returns a string field of a record, failing the test without it. */
+static const char *event_field(const json_t *event, const char *path)
+{
+	const char *value = harness_event_string(event, path);
+
+	cr_assert(value, "the record has no %s; seen: %s", path, run.seen);
+	return value;
+}
+
+static bool has_address(const json_t *frame, const char *address)
+{
+	const char *text = harness_event_string(frame, "address");
+
+	return text && strcmp(text, address) == 0;
+}
+
+/* Returns the file offset of the record's caller frame. The stack entry
+ * at the caller's address carries it. */
+static const char *caller_offset(const json_t *event)
+{
+	const char *address = event_field(event, "nativemon.caller.address");
+	const json_t *frames = harness_event_get(event, "nativemon.stack");
+	const char *offset;
+	size_t i;
+
+	cr_assert(json_is_array(frames), "the record has no stack; seen: %s",
+		  run.seen);
+	for (i = 0; i < json_array_size(frames); i++) {
+		const json_t *frame = json_array_get(frames, i);
+
+		offset = harness_event_string(frame, "offset");
+		if (offset && has_address(frame, address))
+			return harness_test_own(&run, strdup(offset));
+	}
+	cr_assert_fail("no frame at the caller address %s; seen: %s", address,
+		       run.seen);
+	return NULL;
+}
+
+/*
+ * The first rule that matches decides, so rules with a wrong offset or
+ * build-id come first and must be passed over. If a matcher were ignored,
+ * such a rule would fire. If a fact were wrong, the last rule would not.
+ */
+Test(enforce, offset_and_build_id_match_the_syscall_site,
+     .timeout = TEST_TIMEOUT)
+{
+	char *target = harness_test_target(&run, "raw_memfd");
+	const char *build_id = read_build_id(target);
+	char *command[] = { target, NULL };
+	const char *offset, *policy;
+	const char *options[] = { "--policy", NULL, NULL };
+	json_t *event;
+
+	/* The default policy alerts on the direct syscall and its offset. */
+	observe(NULL, command);
+	event = harness_events_find(run.events, "event.action",
+				    "direct-syscall", NULL);
+	cr_assert(event, "no direct-syscall record; seen: %s", run.seen);
+	harness_event_expect_string(event, "nativemon.origin.path", target);
+	offset = harness_test_own(
+		&run, strdup(event_field(event, "nativemon.origin.offset")));
+
+	policy = write_policy(
+		"site.policy",
+		harness_test_format(
+			&run,
+			"alert direct-syscall offset 0xBAD id t-wrong-offset\n"
+			"alert direct-syscall build-id 00112233 offset %s "
+			"id t-wrong-build-id\n"
+			"alert direct-syscall build-id %s offset %s "
+			"id t-site\n",
+			offset, build_id, offset));
+	options[1] = policy;
+	observe(options, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect_eq(count_rule("t-site"), 1,
+		     "expected t-site for offset %s and build-id %s; "
+		     "seen: %s",
+		     offset, build_id, run.seen);
+	cr_expect_eq(count_rule("t-wrong-offset"), 0, "seen: %s", run.seen);
+	cr_expect_eq(count_rule("t-wrong-build-id"), 0, "seen: %s", run.seen);
+}
+
+/*
+ * libc_memfd calls memfd_create twice from main, through libc's wrapper
+ * and through syscall(3). Both syscall instructions are in libc and both
+ * callers are in the program. The build-id of libc must not match as the
+ * caller's, and the caller offset tells the two call sites apart.
+ */
+Test(enforce, caller_offset_and_build_id_match_the_caller,
+     .timeout = TEST_TIMEOUT)
+{
+	char *target = harness_test_target(&run, "libc_memfd");
+	const char *build_id = read_build_id(target);
+	const char *probe = write_policy(
+		"probe.policy", "alert syscall memfd_create id t-probe\n");
+	const char *options[] = { "--policy", probe, NULL };
+	char *command[] = { target, NULL };
+	const char *libc_build_id, *first_offset, *policy;
+	json_t *event;
+
+	observe(options, command);
+	event = harness_events_find(run.events, "rule.id", "t-probe", NULL);
+	cr_assert(event, "no record of rule t-probe; seen: %s", run.seen);
+	harness_event_expect_string(event, "nativemon.caller.path", target);
+	libc_build_id =
+		read_build_id(event_field(event, "nativemon.origin.path"));
+	first_offset = caller_offset(event);
+
+	policy = write_policy(
+		"caller.policy",
+		harness_test_format(
+			&run,
+			"log syscall memfd_create caller-build-id %s "
+			"id t-libc\n"
+			"log syscall memfd_create caller-build-id 00112233 "
+			"id t-wrong-build-id\n"
+			"log syscall memfd_create caller-offset %s "
+			"caller-build-id %s id t-first\n"
+			"log syscall memfd_create caller-build-id %s "
+			"id t-other\n",
+			libc_build_id, first_offset, build_id, build_id));
+	options[1] = policy;
+	observe(options, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect_eq(count_rule("t-first"), 1,
+		     "expected t-first for caller offset %s; seen: %s",
+		     first_offset, run.seen);
+	cr_expect_eq(count_rule("t-other"), 1,
+		     "expected t-other for the second call; seen: %s",
+		     run.seen);
+	cr_expect_eq(count_rule("t-libc"), 0,
+		     "libc's build-id matched as the caller's; seen: %s",
+		     run.seen);
+	cr_expect_eq(count_rule("t-wrong-build-id"), 0, "seen: %s", run.seen);
+}

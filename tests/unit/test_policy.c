@@ -135,7 +135,9 @@ static const char every_form[] =
 	"alert fileless-exec file memfd,deleted\n"
 	"log non-native-abi syscall socketcall arch i386\n"
 	"log native-api syscall clone\n"
-	"deny exec path /tmp/* errno ENOENT\n";
+	"deny exec path /tmp/* errno ENOENT\n"
+	"allow direct-syscall module /opt/app/bin/app offset 0x1A40,4096 \\\n"
+	"\tbuild-id 0123ABCD caller-offset 0x1155 caller-build-id 89abcdef\n";
 
 Test(policy_load, accepts_every_statement_form)
 {
@@ -150,9 +152,11 @@ Test(policy_load, accepts_every_statement_form)
 	cr_expect_str_eq(policy->mode_location.file, "test.policy");
 	cr_expect_eq(policy->mode_location.line, 4);
 	cr_expect_eq(policy->watch_count, 10);
-	cr_expect_eq(policy->rule_count, 11);
-	cr_expect_eq(policy->needs, POLICY_NEEDS_UID | POLICY_NEEDS_ANCESTRY |
-					    POLICY_NEEDS_CALLER);
+	cr_expect_eq(policy->rule_count, 12);
+	cr_expect_eq(policy->needs,
+		     POLICY_NEEDS_UID | POLICY_NEEDS_ANCESTRY |
+			     POLICY_NEEDS_CALLER | POLICY_NEEDS_BUILD_ID |
+			     POLICY_NEEDS_CALLER_BUILD_ID);
 	loaded_fini(&loaded);
 }
 
@@ -232,7 +236,7 @@ Test(policy_load, parses_rule_matchers_and_options)
 	const struct policy_rule *rules;
 
 	load(&loaded, every_form);
-	cr_assert_eq(loaded.policy->rule_count, 11);
+	cr_assert_eq(loaded.policy->rule_count, 12);
 	rules = loaded.policy->rules;
 
 	cr_expect_eq(rules[0].action, POLICY_ALLOW);
@@ -282,6 +286,31 @@ Test(policy_load, parses_rule_matchers_and_options)
 	cr_expect_eq(rules[8].abis, ABI_BIT(ABI_I386));
 	cr_expect_eq(rules[10].deny_errno, ENOENT);
 	cr_expect_eq(rules[10].severity, 47);
+
+	cr_expect_eq(rules[11].event, EVENT_DIRECT_SYSCALL);
+	cr_assert_eq(rules[11].offsets.count, 2);
+	cr_expect_eq(rules[11].offsets.values[0], 0x1a40);
+	cr_expect_eq(rules[11].offsets.values[1], 4096);
+	cr_expect_str_eq(rules[11].build_id, "0123abcd");
+	cr_assert_eq(rules[11].caller_offsets.count, 1);
+	cr_expect_eq(rules[11].caller_offsets.values[0], 0x1155);
+	cr_expect_str_eq(rules[11].caller_build_id, "89abcdef");
+	loaded_fini(&loaded);
+}
+
+Test(policy_load, leaves_call_site_matchers_unset)
+{
+	struct loaded loaded;
+	const struct policy_rule *rule;
+
+	load(&loaded, "alert direct-syscall module /opt/*\n");
+	expect_clean(&loaded, "no call-site matchers");
+	rule = &loaded.policy->rules[0];
+	cr_expect_eq(rule->offsets.count, 0);
+	cr_expect_null(rule->offsets.values);
+	cr_expect_null(rule->build_id);
+	cr_expect_eq(rule->caller_offsets.count, 0);
+	cr_expect_null(rule->caller_build_id);
 	loaded_fini(&loaded);
 }
 
@@ -415,7 +444,8 @@ struct bad_case {
 };
 
 #define ALL_MATCHERS                                                         \
-	"matchers are syscall, origin, module, caller, path, exe, ancestor, " \
+	"matchers are syscall, origin, module, offset, build-id, caller, "    \
+	"caller-offset, caller-build-id, path, exe, ancestor, "               \
 	"uid, arch, file, source, writable-dir, path-known, has-libc and "    \
 	"program-arch, and options are severity, id, errno, name and "        \
 	"technique"
@@ -602,6 +632,68 @@ static const struct bad_case bad_cases[] = {
 	  "the mask is 0, so the condition never holds" },
 	{ "watch value outside mask", "watch mmap if prot & 1 == 2\n", 0, 1, 27,
 	  "the value 0x2 has bits outside the mask 0x1, so the condition never holds" },
+	{ "offset not a number", "alert direct-syscall offset 0xg1\n", 0, 1,
+	  29,
+	  "invalid offset '0xg1' for 'offset'; expected a hexadecimal number such as 0x1a40 or a decimal number" },
+	{ "offset prefix without digits", "alert direct-syscall offset 0x\n", 0,
+	  1, 29,
+	  "invalid offset '0x' for 'offset'; expected a hexadecimal number such as 0x1a40 or a decimal number" },
+	{ "offset negative", "alert direct-syscall offset -16\n", 0, 1, 29,
+	  "invalid offset '-16' for 'offset'; expected a hexadecimal number such as 0x1a40 or a decimal number" },
+	{ "offset hex out of range",
+	  "alert direct-syscall offset 0x10000000000000000\n", 0, 1, 29,
+	  "offset 0x10000000000000000 for 'offset' is out of range; offsets go up to 0xffffffffffffffff" },
+	{ "offset decimal out of range",
+	  "alert direct-syscall offset 18446744073709551616\n", 0, 1, 29,
+	  "offset 18446744073709551616 for 'offset' is out of range; offsets go up to 0xffffffffffffffff" },
+	{ "caller-offset bad member",
+	  "alert native-api caller-offset 0x10,1f\n", 0, 1, 32,
+	  "invalid offset '1f' for 'caller-offset'; expected a hexadecimal number such as 0x1a40 or a decimal number" },
+	{ "caller-offset empty member",
+	  "alert native-api caller-offset 0x10,\n", 0, 1, 32,
+	  "the list '0x10,' has an empty member; remove the extra comma" },
+	{ "build-id not hex", "alert direct-syscall build-id 0x1234\n", 0, 1,
+	  31,
+	  "invalid value '0x1234' for 'build-id'; a build-id contains only hex digits, as readelf -n prints it" },
+	{ "build-id odd length", "alert direct-syscall build-id abc\n", 0, 1,
+	  31,
+	  "invalid value 'abc' for 'build-id'; a build-id has an even number of hex digits, two per byte" },
+	{ "build-id too long",
+	  "alert direct-syscall build-id "
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "00\n",
+	  0, 1, 31,
+	  "the build-id for 'build-id' has 130 hex digits, but a build-id has at most 128" },
+	{ "build-id odd and too long",
+	  "alert direct-syscall build-id "
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "0\n",
+	  0, 1, 31,
+	  "the build-id for 'build-id' has 129 hex digits, but a build-id has at most 128" },
+	{ "build-id of 128 digits with a bad one",
+	  "alert direct-syscall build-id "
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg"
+	  "\n",
+	  0, 1, 31,
+	  "invalid value '0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab...' for 'build-id'; a build-id contains only hex digits, as readelf -n prints it" },
+	{ "build-id empty", "alert direct-syscall build-id \"\"\n", 0, 1, 31,
+	  "an empty string is not a valid build-id" },
+	{ "caller-build-id list", "alert native-api caller-build-id ab,cd\n",
+	  0, 1, 34,
+	  "invalid value 'ab,cd' for 'caller-build-id'; a build-id contains only hex digits, as readelf -n prints it" },
+	{ "build-id missing value", "alert direct-syscall build-id\n", 0, 1,
+	  22, "missing value after 'build-id'; expected a build-id in hex digits" },
+	{ "caller-offset missing value", "alert native-api caller-offset\n", 0,
+	  1, 18,
+	  "missing value after 'caller-offset'; expected an offset or a comma-separated list of offsets" },
+	{ "offset duplicate", "alert direct-syscall offset 1 offset 2\n", 0,
+	  1, 31,
+	  "duplicate matcher 'offset'; give it once with a comma-separated list of values" },
+	{ "build-id misspelled", "alert direct-syscall buildid ab\n", 0, 1, 22,
+	  "unknown matcher or option 'buildid'; did you mean 'build-id'?" },
 };
 
 Test(policy_diagnostics, reports_each_bad_input)
@@ -1055,6 +1147,9 @@ static const char *const cron_chain[] = { "/usr/sbin/cron" };
 		.caller = "/opt/app/bin/app", .exe = "/opt/app/bin/app",    \
 		.libc_mapped = true, .program_abi = true, .uid_known = true, \
 		.uid = 1000, .ancestors = sshd_chain, .ancestor_count = 2,   \
+		.offset_known = true, .offset = 0x1a40,                     \
+		.build_id = "0123abcd", .caller_offset_known = true,        \
+		.caller_offset = 0x1155, .caller_build_id = "89abcdef",     \
 		__VA_ARGS__                                                 \
 	}
 
@@ -1089,6 +1184,33 @@ static const struct matcher_case matcher_cases[] = {
 	{ "log native-api caller /opt/app/*", CALL(), true },
 	{ "log native-api caller /usr/*", CALL(), false },
 	{ "log native-api caller *", CALL(.caller = NULL), false },
+	{ "log native-api offset 0x1a40", CALL(), true },
+	{ "log native-api offset 6720", CALL(), true },
+	{ "log native-api offset 0x10,0X1A40", CALL(), true },
+	{ "log native-api offset 0x1a41", CALL(), false },
+	{ "log native-api offset 0x1155", CALL(), false },
+	{ "log native-api offset 0x1a40", CALL(.offset_known = false), false },
+	{ "log native-api offset 0", CALL(.offset_known = false), false },
+	{ "log native-api build-id 0123ABCD", CALL(), true },
+	{ "log native-api build-id 0123abce", CALL(), false },
+	{ "log native-api build-id 0123ab", CALL(), false },
+	{ "log native-api build-id 89abcdef", CALL(), false },
+	{ "log native-api build-id 0123abcd", CALL(.build_id = NULL), false },
+	{ "log native-api caller-offset 0x1155", CALL(), true },
+	{ "log native-api caller-offset 4437,0x2000", CALL(), true },
+	{ "log native-api caller-offset 0x1a40", CALL(), false },
+	{ "log native-api caller-offset 0x1155",
+	  CALL(.caller_offset_known = false), false },
+	{ "log native-api caller-build-id 89ABCDEF", CALL(), true },
+	{ "log native-api caller-build-id 0123abcd", CALL(), false },
+	{ "log native-api caller-build-id 89abcdef",
+	  CALL(.caller_build_id = NULL), false },
+	{ "log native-api offset 0x1a40 build-id 0123abcd "
+	  "caller-offset 0x1155 caller-build-id 89abcdef",
+	  CALL(), true },
+	{ "log native-api offset 0x1a40 build-id 0123abcd "
+	  "caller-offset 0x1155 caller-build-id 89abcdef",
+	  CALL(.offset = 0x1a42), false },
 	{ "log native-api exe /opt/*/app", CALL(), true },
 	{ "log native-api exe /usr/bin/*", CALL(), false },
 	{ "log native-api exe *", CALL(.exe = NULL), false },
@@ -1193,6 +1315,11 @@ Test(policy_load, collects_needs_of_rules)
 		{ "log exec uid 0", POLICY_NEEDS_UID },
 		{ "log exec ancestor /x", POLICY_NEEDS_ANCESTRY },
 		{ "log exec caller /x", POLICY_NEEDS_CALLER },
+		{ "log exec offset 0x10", 0 },
+		{ "log exec build-id ab", POLICY_NEEDS_BUILD_ID },
+		{ "log exec caller-offset 0x10", POLICY_NEEDS_CALLER },
+		{ "log exec caller-build-id ab",
+		  POLICY_NEEDS_CALLER | POLICY_NEEDS_CALLER_BUILD_ID },
 		{ "log exec exe /x module /y", 0 },
 	};
 
@@ -1251,6 +1378,39 @@ Test(policy_load, derives_ids_and_names_from_text)
 	cr_expect_str_eq(rules[4].id, id);
 	cr_expect_str_eq(rules[4].name, "Named");
 	cr_expect_not(rules[4].default_name);
+	loaded_fini(&loaded);
+}
+
+/* The canonical text contains the build-id in lower case, so the case of the
+ * input does not change the derived id, but the value does. */
+Test(policy_load, derives_ids_from_call_site_matchers)
+{
+	char id[32];
+	struct loaded loaded;
+	const struct policy_rule *rules;
+
+	load(&loaded, "log native-api build-id ab offset 0x10\n"
+		      "log native-api build-id AB offset 16\n"
+		      "log native-api build-id cd offset 0x10\n"
+		      "log native-api build-id ab offset 0x11\n"
+		      "log native-api caller-build-id ab caller-offset 0x10\n");
+	expect_clean(&loaded, "call-site ids");
+	cr_assert_eq(loaded.policy->rule_count, 5);
+	rules = loaded.policy->rules;
+
+	expected_id("log native-api offset 0x10 build-id ab", id, sizeof(id));
+	cr_expect_str_eq(rules[0].id, id);
+	cr_expect_str_eq(rules[0].name,
+			 "log native-api offset 0x10 build-id ab");
+	strcat(id, "-2");
+	cr_expect_str_eq(rules[1].id, id);
+	expected_id("log native-api offset 0x10 build-id cd", id, sizeof(id));
+	cr_expect_str_eq(rules[2].id, id);
+	expected_id("log native-api offset 0x11 build-id ab", id, sizeof(id));
+	cr_expect_str_eq(rules[3].id, id);
+	expected_id("log native-api caller-offset 0x10 caller-build-id ab", id,
+		    sizeof(id));
+	cr_expect_str_eq(rules[4].id, id);
 	loaded_fini(&loaded);
 }
 
@@ -1662,6 +1822,16 @@ static bool string_equals(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+static void expect_same_offsets(const struct policy_offsets *a,
+				const struct policy_offsets *b,
+				const char *label, const char *what)
+{
+	cr_expect_eq(a->count, b->count, "%s: %s count", label, what);
+	for (size_t i = 0; i < a->count && i < b->count; i++)
+		cr_expect_eq(a->values[i], b->values[i], "%s: %s %zu", label,
+			     what, i);
+}
+
 static void expect_same_rule(const struct policy_rule *a,
 			     const struct policy_rule *b, const char *label)
 {
@@ -1686,6 +1856,13 @@ static void expect_same_rule(const struct policy_rule *a,
 		  "%s: modules", label);
 	cr_expect(list_equals(a->callers, (const char *const *)b->callers),
 		  "%s: callers", label);
+	expect_same_offsets(&a->offsets, &b->offsets, label, "offsets");
+	cr_expect(string_equals(a->build_id, b->build_id), "%s: build-id",
+		  label);
+	expect_same_offsets(&a->caller_offsets, &b->caller_offsets, label,
+			    "caller offsets");
+	cr_expect(string_equals(a->caller_build_id, b->caller_build_id),
+		  "%s: caller build-id", label);
 	cr_expect(list_equals(a->paths, (const char *const *)b->paths),
 		  "%s: paths", label);
 	cr_expect(list_equals(a->exes, (const char *const *)b->exes),
@@ -1816,6 +1993,12 @@ Test(policy_format, writes_canonical_rules)
 		  "alert exec path \"a\\\\b\\\\\" id x" },
 		{ "alert exec path a,b\"c,#d id x",
 		  "alert exec path a,b\"c,#d id x" },
+		{ "alert direct-syscall caller-build-id AB caller-offset 10 "
+		  "build-id CD offset 0X1F,16,0x0 id x",
+		  "alert direct-syscall offset 0x1f,0x10,0x0 build-id cd "
+		  "caller-offset 0xa caller-build-id ab id x" },
+		{ "alert direct-syscall offset 18446744073709551615 id x",
+		  "alert direct-syscall offset 0xffffffffffffffff id x" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
