@@ -296,7 +296,7 @@ int target_open_file(pid_t tid, int fd, const struct target_file *file)
 {
 	char path[64 + TARGET_PATH_MAX];
 	struct stat st;
-	int opened;
+	int path_fd, opened;
 
 	if (fd >= 0)
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
@@ -305,15 +305,23 @@ int target_open_file(pid_t tid, int fd, const struct target_file *file)
 			 file->path);
 	else
 		return -ENOENT;
-	opened = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (opened < 0)
+	/*
+	 * The target can swap a device or a FIFO in at the path, and opening
+	 * one for reading can have effects, so only a regular file with the
+	 * expected identity is opened, through an O_PATH descriptor.
+	 */
+	path_fd = open(path, O_PATH | O_CLOEXEC);
+	if (path_fd < 0)
 		return -errno;
-	if (fstat(opened, &st) < 0 || st.st_dev != file->st.st_dev ||
-	    st.st_ino != file->st.st_ino) {
-		close(opened);
+	if (fstat(path_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_dev != file->st.st_dev || st.st_ino != file->st.st_ino) {
+		close(path_fd);
 		return -ESTALE;
 	}
-	return opened;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", path_fd);
+	opened = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	close(path_fd);
+	return opened < 0 ? -errno : opened;
 }
 
 static bool is_procfs(int fd)

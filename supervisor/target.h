@@ -98,8 +98,9 @@ int target_stat_file(pid_t tid, struct target_file *file);
 /*
  * Opens for reading the file described by file: through the target's
  * descriptor fd, or for fd -1 through its path under the target's root.
- * The file opened must be the one described (same device and inode).
- * Returns the descriptor or a negative errno (-ESTALE: another file).
+ * The file opened must be the one described (same device and inode) and
+ * regular. Returns the descriptor or a negative errno (-ESTALE: another
+ * file, or not a regular one).
  */
 int target_open_file(pid_t tid, int fd, const struct target_file *file);
 
