@@ -32,7 +32,7 @@ enum origin_kind {
 };
 
 /*
- * How a module-load arrived. The preload shim's reports distinguish the
+ * The way a module-load arrived. The preload shim's reports distinguish the
  * loader's own mappings. Any other code that maps a file executable makes
  * a manual map, as reflective loaders do.
  */

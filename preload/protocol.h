@@ -8,10 +8,10 @@
  *	prctl(NATIVEMON_PRCTL, op, &report, sizeof(report), 0)
  *
  * The filter sends that call to the supervisor, which reads the report
- * from the caller's memory and responds without running the prctl: to
- * HELLO with the pid the shim should allow to trace it (0 when the
- * supervisor is an ancestor and needs no such permission), to the other
- * reports with 0.
+ * from the caller's memory and responds without running the prctl. It
+ * responds to HELLO with the pid the shim should allow to trace it (0
+ * when the supervisor is an ancestor and needs no such permission), and
+ * to the other reports with 0.
  * Without a supervisor the kernel answers: EINVAL where no filter of
  * nativemon is installed (the option is unknown to prctl), ENOSYS where
  * one is but its listener is gone. A success therefore means "monitored".

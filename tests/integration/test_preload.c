@@ -159,7 +159,7 @@ Test(preload, signals_held_during_watched_calls, .timeout = TEST_TIMEOUT)
  * Each nested process sends HELLO and, monitored, never tries to attach
  * to the server named by NATIVEMON_SOCKET: its filter would be a second
  * listener, which the kernel rejects with EBUSY. The storm's result shows
- * that the innermost process holds signals, so it took itself for
+ * that the innermost process blocks signals, so it took itself for
  * monitored.
  */
 Test(preload, nested_shells_stay_monitored, .timeout = TEST_TIMEOUT)

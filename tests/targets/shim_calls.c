@@ -2,7 +2,7 @@
 /*
  * Calls each function that libnativemon.so interposes, once so that it
  * succeeds and once so that it fails, and checks the result, errno and
- * the signal mask afterwards: the shim must return what the real function
+ * the signal mask afterwards. The shim must return what the real function
  * returned, keep its errno and restore the caller's mask exactly. Prints
  * one line per failed check and "checks=N failed=N", and exits with 0
  * only if every check passed.

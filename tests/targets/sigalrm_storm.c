@@ -7,7 +7,7 @@
  * timer sends SIGALRM every 200 µs to a handler installed without
  * SA_RESTART. Prints "calls=N failures=N signals=N" and exits with 0. Under
  * nativemon each PROT_EXEC call waits for the supervisor, and a signal
- * during that wait fails the call with EINTR unless something holds the
+ * during that wait fails the call with EINTR unless something blocks the
  * signal back.
  */
 #include <errno.h>
