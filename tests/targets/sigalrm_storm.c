@@ -8,7 +8,7 @@
  * SA_RESTART. Prints "calls=N failures=N signals=N" and exits with 0. Under
  * nativemon each PROT_EXEC call waits for the supervisor, and a signal
  * during that wait fails the call with EINTR unless something blocks the
- * signal back.
+ * signal until the call returns.
  */
 #include <errno.h>
 #include <signal.h>
