@@ -133,6 +133,10 @@ int format_rule(const struct policy_rule *rule, bool with_identity,
 extern const char *const policy_action_names[];
 extern const size_t policy_action_count;
 extern const char *const policy_event_names[EVENT_COUNT];
+/* Parses a decimal, 0x hexadecimal or 0 octal number of length bytes.
+ * Returns 0, -EINVAL or -ERANGE past 64 bits. */
+int parse_number(const char *text, size_t length, uint64_t *number);
+
 int lookup_name(const char *const *names, size_t count, const char *text);
 const char *suggest_name(const char *text, const char *const *names,
 			 size_t count);

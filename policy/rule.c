@@ -259,31 +259,16 @@ static int parse_uids(struct parser *parser, struct rule_builder *builder,
 	return err;
 }
 
-/* Parses a hexadecimal number with 0x or 0X before it, or a decimal
- * number. Returns 0, -EINVAL when text is not such a number, or -ERANGE. */
-static int parse_number(const char *text, uint64_t *number)
+/*
+ * Parses a hexadecimal number with 0x or 0X before it, or a decimal
+ * number: a leading 0 does not make an offset octal, as it would a watch
+ * value. Returns 0, -EINVAL when text is not such a number, or -ERANGE.
+ */
+static int parse_offset_number(const char *text, uint64_t *number)
 {
-	uint64_t value = 0;
-
-	if (text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
-		return parse_decimal(text, UINT64_MAX, number);
-	text += 2;
-	if (!*text)
-		return -EINVAL;
-	for (; *text; text++) {
-		int digit;
-
-		if (!isxdigit((unsigned char)*text))
-			return -EINVAL;
-		if (value > UINT64_MAX >> 4)
-			return -ERANGE;
-		digit = isdigit((unsigned char)*text)
-				? *text - '0'
-				: tolower((unsigned char)*text) - 'a' + 10;
-		value = value << 4 | (uint64_t)digit;
-	}
-	*number = value;
-	return 0;
+	if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+		return parse_number(text, strlen(text), number);
+	return parse_decimal(text, UINT64_MAX, number);
 }
 
 static int parse_offset(struct parser *parser, const struct rule_key *key,
@@ -291,7 +276,7 @@ static int parse_offset(struct parser *parser, const struct rule_key *key,
 			uint64_t *offset)
 {
 	char shown[SHOWN_MAX];
-	int err = parse_number(member, offset);
+	int err = parse_offset_number(member, offset);
 
 	show_value(shown, member);
 	if (err == -EINVAL)

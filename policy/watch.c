@@ -175,9 +175,7 @@ static int digit_value(char digit)
 	return 99;
 }
 
-/* Parses a decimal, 0x hexadecimal or 0 octal number of length bytes.
- * Returns 0, -EINVAL or -ERANGE past 64 bits. */
-static int parse_number(const char *text, size_t length, uint64_t *number)
+int parse_number(const char *text, size_t length, uint64_t *number)
 {
 	unsigned int base = 10;
 	uint64_t value = 0;
