@@ -191,6 +191,7 @@ static void put_matchers(struct writer *writer, const struct policy_rule *rule)
 	put_offsets(writer, "caller-offset", &rule->caller_offsets);
 	put_word(writer, "caller-build-id", rule->caller_build_id);
 	put_list(writer, "path", rule->paths);
+	put_word(writer, "file-build-id", rule->file_build_id);
 	put_list(writer, "exe", rule->exes);
 	put_list(writer, "ancestor", rule->ancestors);
 	put_uids(writer, rule);

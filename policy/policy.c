@@ -60,6 +60,7 @@ void policy_rule_fini(struct policy_rule *rule)
 	free(rule->caller_offsets.values);
 	free(rule->caller_build_id);
 	free_list(rule->paths);
+	free(rule->file_build_id);
 	free_list(rule->exes);
 	free_list(rule->ancestors);
 	free(rule->uids);
@@ -199,6 +200,7 @@ static bool matches_file(const struct policy_rule *rule,
 	return matches_bit(rule->file_kinds, facts->file_kind) &&
 	       matches_bit(rule->load_sources, facts->load_source) &&
 	       matches_glob(rule->paths, facts->path) &&
+	       matches_build_id(rule->file_build_id, facts->file_build_id) &&
 	       matches_tristate(rule->writable_dir,
 				facts->path_in_writable_dir) &&
 	       matches_tristate(rule->path_unknown, facts->path_unknown);

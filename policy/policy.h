@@ -114,6 +114,7 @@ struct policy_facts {
 	const char *exe;	 /* executable of the calling process */
 	const char *path;	 /* file loaded or executed; see path_unknown */
 	bool path_unknown;	 /* that file's path could not be read */
+	const char *file_build_id;  /* that file's build-id, lower-case hex */
 	enum origin_kind file_kind; /* of that file: LIBRARY, MEMFD, DELETED */
 	enum load_source load_source; /* of a module-load */
 	bool path_in_writable_dir;  /* some ancestor directory is o+w */
@@ -164,6 +165,7 @@ struct policy_rule {
 	struct policy_offsets caller_offsets; /* of the caller frame */
 	char *caller_build_id;		      /* lower-case hex, NULL for any */
 	char **paths;
+	char *file_build_id; /* lower-case hex, NULL for any */
 	char **exes;
 	char **ancestors;
 	uid_t *uids;	     /* uid_count entries; none matches any */
@@ -208,13 +210,16 @@ struct policy_watch {
 	struct policy_location location;
 };
 
-/* Facts that cost a /proc read per call, gathered only for rules that
- * use them: see the needs field of struct policy. */
+/* Facts that cost the supervisor a read of /proc or of a file. It gathers
+ * them only when a rule uses them, as the needs field of struct policy
+ * records. */
 #define POLICY_NEEDS_UID (1u << 0)
 #define POLICY_NEEDS_ANCESTRY (1u << 1)
 #define POLICY_NEEDS_CALLER (1u << 2)
 #define POLICY_NEEDS_BUILD_ID (1u << 3)	       /* of the syscall's module */
 #define POLICY_NEEDS_CALLER_BUILD_ID (1u << 4) /* of the caller's module */
+/* The build-id of the file loaded or executed. */
+#define POLICY_NEEDS_FILE_BUILD_ID (1u << 5)
 
 struct policy {
 	struct policy_rule *rules; /* in matching order */

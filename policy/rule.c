@@ -568,6 +568,8 @@ static const struct rule_key rule_keys[] = {
 	{ "caller-build-id", parse_build_id, FIELD(caller_build_id), 0,
 	  POLICY_NEEDS_CALLER | POLICY_NEEDS_CALLER_BUILD_ID, BUILD_ID },
 	{ "path", parse_globs, FIELD(paths), KEY_FILE_EVENTS, 0, GLOBS },
+	{ "file-build-id", parse_build_id, FIELD(file_build_id),
+	  KEY_FILE_EVENTS, POLICY_NEEDS_FILE_BUILD_ID, BUILD_ID },
 	{ "exe", parse_globs, FIELD(exes), 0, 0, GLOBS },
 	{ "ancestor", parse_globs, FIELD(ancestors), 0, POLICY_NEEDS_ANCESTRY,
 	  GLOBS },
@@ -595,6 +597,9 @@ static const struct rule_key rule_keys[] = {
 	  "ATT&CK technique ids such as T1055 or T1055.012" },
 };
 
+_Static_assert(ARRAY_SIZE(rule_keys) <= 32,
+	       "rule_builder.seen has one bit per entry of rule_keys");
+
 static bool has_file(enum policy_event event)
 {
 	return event == EVENT_MODULE_LOAD || event == EVENT_EXEC ||
@@ -621,9 +626,10 @@ static int report_unknown_key(struct parser *parser, const struct token *token)
 		parser, token,
 		"unknown matcher or option '%s'; matchers are syscall, origin, "
 		"module, offset, build-id, caller, caller-offset, "
-		"caller-build-id, path, exe, ancestor, uid, arch, file, "
-		"source, writable-dir, path-known, has-libc and program-arch, and "
-		"options are severity, id, errno, name and technique",
+		"caller-build-id, path, file-build-id, exe, ancestor, uid, "
+		"arch, file, source, writable-dir, path-known, has-libc and "
+		"program-arch, and options are severity, id, errno, name and "
+		"technique",
 		shown);
 }
 
@@ -638,6 +644,11 @@ static int check_key(struct parser *parser, const struct rule_builder *builder,
 			parser, token,
 			"duplicate option '%s'; a rule takes each option once",
 			key->name);
+	if ((builder->seen & (1u << index)) && key->parse == parse_build_id)
+		return parser_report(parser, token,
+				     "duplicate matcher '%s'; it takes one "
+				     "build-id, so write one rule per build-id",
+				     key->name);
 	if (builder->seen & (1u << index))
 		return parser_report(parser, token,
 				     "duplicate matcher '%s'; give it once "

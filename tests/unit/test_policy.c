@@ -137,7 +137,8 @@ static const char every_form[] =
 	"log native-api syscall clone\n"
 	"deny exec path /tmp/* errno ENOENT\n"
 	"allow direct-syscall module /opt/app/bin/app offset 0x1A40,4096 \\\n"
-	"\tbuild-id 0123ABCD caller-offset 0x1155 caller-build-id 89abcdef\n";
+	"\tbuild-id 0123ABCD caller-offset 0x1155 caller-build-id 89abcdef\n"
+	"log module-load path /usr/lib/* file-build-id 5E1F00aa\n";
 
 Test(policy_load, accepts_every_statement_form)
 {
@@ -152,11 +153,12 @@ Test(policy_load, accepts_every_statement_form)
 	cr_expect_str_eq(policy->mode_location.file, "test.policy");
 	cr_expect_eq(policy->mode_location.line, 4);
 	cr_expect_eq(policy->watch_count, 10);
-	cr_expect_eq(policy->rule_count, 12);
+	cr_expect_eq(policy->rule_count, 13);
 	cr_expect_eq(policy->needs,
 		     POLICY_NEEDS_UID | POLICY_NEEDS_ANCESTRY |
 			     POLICY_NEEDS_CALLER | POLICY_NEEDS_BUILD_ID |
-			     POLICY_NEEDS_CALLER_BUILD_ID);
+			     POLICY_NEEDS_CALLER_BUILD_ID |
+			     POLICY_NEEDS_FILE_BUILD_ID);
 	loaded_fini(&loaded);
 }
 
@@ -232,11 +234,12 @@ Test(policy_load, parses_rule_matchers_and_options)
 	static const char *const lib[] = { "/opt/lib/*.so", NULL };
 	static const char *const sshd[] = { "/usr/sbin/sshd*", NULL };
 	static const char *const socketcall[] = { "socketcall", NULL };
+	static const char *const usr_lib[] = { "/usr/lib/*", NULL };
 	struct loaded loaded;
 	const struct policy_rule *rules;
 
 	load(&loaded, every_form);
-	cr_assert_eq(loaded.policy->rule_count, 12);
+	cr_assert_eq(loaded.policy->rule_count, 13);
 	rules = loaded.policy->rules;
 
 	cr_expect_eq(rules[0].action, POLICY_ALLOW);
@@ -295,6 +298,12 @@ Test(policy_load, parses_rule_matchers_and_options)
 	cr_assert_eq(rules[11].caller_offsets.count, 1);
 	cr_expect_eq(rules[11].caller_offsets.values[0], 0x1155);
 	cr_expect_str_eq(rules[11].caller_build_id, "89abcdef");
+	cr_expect_null(rules[11].file_build_id);
+
+	cr_expect_eq(rules[12].event, EVENT_MODULE_LOAD);
+	cr_expect(list_equals(rules[12].paths, usr_lib));
+	cr_expect_str_eq(rules[12].file_build_id, "5e1f00aa");
+	cr_expect_null(rules[12].build_id);
 	loaded_fini(&loaded);
 }
 
@@ -311,6 +320,7 @@ Test(policy_load, leaves_call_site_matchers_unset)
 	cr_expect_null(rule->build_id);
 	cr_expect_eq(rule->caller_offsets.count, 0);
 	cr_expect_null(rule->caller_build_id);
+	cr_expect_null(rule->file_build_id);
 	loaded_fini(&loaded);
 }
 
@@ -444,11 +454,11 @@ struct bad_case {
 };
 
 #define ALL_MATCHERS                                                         \
-	"matchers are syscall, origin, module, offset, build-id, caller, "    \
-	"caller-offset, caller-build-id, path, exe, ancestor, "               \
-	"uid, arch, file, source, writable-dir, path-known, has-libc and "    \
-	"program-arch, and options are severity, id, errno, name and "        \
-	"technique"
+	"matchers are syscall, origin, module, offset, build-id, caller, "   \
+	"caller-offset, caller-build-id, path, file-build-id, exe, "         \
+	"ancestor, uid, arch, file, source, writable-dir, path-known, "      \
+	"has-libc and program-arch, and options are severity, id, errno, "   \
+	"name and technique"
 
 static const struct bad_case bad_cases[] = {
 	{ "unknown action", "alrt exec\n", 0, 1, 1,
@@ -694,6 +704,40 @@ static const struct bad_case bad_cases[] = {
 	  "duplicate matcher 'offset'; give it once with a comma-separated list of values" },
 	{ "build-id misspelled", "alert direct-syscall buildid ab\n", 0, 1, 22,
 	  "unknown matcher or option 'buildid'; did you mean 'build-id'?" },
+	{ "build-id duplicate", "alert direct-syscall build-id ab build-id cd\n",
+	  0, 1, 34,
+	  "duplicate matcher 'build-id'; it takes one build-id, so write one rule per build-id" },
+	{ "file-build-id not hex", "alert module-load file-build-id xyz1\n", 0,
+	  1, 33,
+	  "invalid value 'xyz1' for 'file-build-id'; a build-id contains only hex digits, as readelf -n prints it" },
+	{ "file-build-id list", "alert exec file-build-id ab,cd\n", 0, 1, 26,
+	  "invalid value 'ab,cd' for 'file-build-id'; a build-id contains only hex digits, as readelf -n prints it" },
+	{ "file-build-id odd length", "alert exec file-build-id abc\n", 0, 1,
+	  26,
+	  "invalid value 'abc' for 'file-build-id'; a build-id has an even number of hex digits, two per byte" },
+	{ "file-build-id too long",
+	  "alert fileless-exec file-build-id "
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "00\n",
+	  0, 1, 35,
+	  "the build-id for 'file-build-id' has 130 hex digits, but a build-id has at most 128" },
+	{ "file-build-id empty", "alert exec file-build-id \"\"\n", 0, 1, 26,
+	  "an empty string is not a valid build-id" },
+	{ "file-build-id missing value", "alert exec file-build-id\n", 0, 1,
+	  12,
+	  "missing value after 'file-build-id'; expected a build-id in hex digits" },
+	{ "file-build-id duplicate",
+	  "alert exec file-build-id ab file-build-id cd\n", 0, 1, 29,
+	  "duplicate matcher 'file-build-id'; it takes one build-id, so write one rule per build-id" },
+	{ "file-build-id with native-api", "allow native-api file-build-id ab\n",
+	  0, 1, 18,
+	  "'file-build-id' applies only to module-load, exec and fileless-exec rules, not to native-api rules" },
+	{ "file-build-id with direct-syscall",
+	  "alert direct-syscall file-build-id ab\n", 0, 1, 22,
+	  "'file-build-id' applies only to module-load, exec and fileless-exec rules, not to direct-syscall rules" },
+	{ "file-build-id misspelled", "alert exec file-buildid ab\n", 0, 1, 12,
+	  "unknown matcher or option 'file-buildid'; did you mean 'file-build-id'?" },
 };
 
 Test(policy_diagnostics, reports_each_bad_input)
@@ -1158,7 +1202,8 @@ static const char *const cron_chain[] = { "/usr/sbin/cron" };
 		.event = EVENT_MODULE_LOAD, .abi = ABI_X86_64,               \
 		.syscall = "mmap", .origin = ORIGIN_LOADER,                  \
 		.path = "/usr/lib/libz.so.1", .file_kind = ORIGIN_LIBRARY,   \
-		.libc_mapped = true, __VA_ARGS__                             \
+		.file_build_id = "5e1f00aa", .libc_mapped = true,            \
+		__VA_ARGS__                                                  \
 	}
 
 struct matcher_case {
@@ -1255,6 +1300,23 @@ static const struct matcher_case matcher_cases[] = {
 	{ "log module-load source loader",
 	  LOAD(.load_source = LOAD_SOURCE_UNKNOWN), false },
 	{ "log module-load source unknown", LOAD(), true },
+	{ "log module-load file-build-id 5E1F00AA", LOAD(), true },
+	{ "log module-load file-build-id 5e1f00ab", LOAD(), false },
+	{ "log module-load file-build-id 5e1f", LOAD(), false },
+	{ "log module-load file-build-id 5e1f00aa",
+	  LOAD(.file_build_id = NULL), false },
+	/* It compares the loaded file's build-id, not the mmap caller's. */
+	{ "log module-load file-build-id 0123abcd",
+	  LOAD(.build_id = "0123abcd"), false },
+	{ "log module-load path /usr/lib/* file-build-id 5e1f00aa", LOAD(),
+	  true },
+	{ "log module-load path /tmp/* file-build-id 5e1f00aa", LOAD(),
+	  false },
+	{ "log exec file-build-id 5e1f00aa", LOAD(.event = EVENT_EXEC), true },
+	{ "log fileless-exec file-build-id 5e1f00aa",
+	  LOAD(.event = EVENT_FILELESS_EXEC, .file_kind = ORIGIN_MEMFD), true },
+	{ "log exec file-build-id 5e1f00aa",
+	  LOAD(.event = EVENT_EXEC, .file_build_id = NULL), false },
 };
 #pragma GCC diagnostic pop
 
@@ -1321,6 +1383,8 @@ Test(policy_load, collects_needs_of_rules)
 		{ "log exec caller-build-id ab",
 		  POLICY_NEEDS_CALLER | POLICY_NEEDS_CALLER_BUILD_ID },
 		{ "log exec exe /x module /y", 0 },
+		{ "log exec path /x", 0 },
+		{ "log exec file-build-id ab", POLICY_NEEDS_FILE_BUILD_ID },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -1865,6 +1929,8 @@ static void expect_same_rule(const struct policy_rule *a,
 		  "%s: caller build-id", label);
 	cr_expect(list_equals(a->paths, (const char *const *)b->paths),
 		  "%s: paths", label);
+	cr_expect(string_equals(a->file_build_id, b->file_build_id),
+		  "%s: file-build-id", label);
 	cr_expect(list_equals(a->exes, (const char *const *)b->exes),
 		  "%s: exes", label);
 	cr_expect(list_equals(a->ancestors, (const char *const *)b->ancestors),
@@ -1999,6 +2065,12 @@ Test(policy_format, writes_canonical_rules)
 		  "caller-offset 0xa caller-build-id ab id x" },
 		{ "alert direct-syscall offset 18446744073709551615 id x",
 		  "alert direct-syscall offset 0xffffffffffffffff id x" },
+		{ "alert module-load source dlopen file-build-id AB01 "
+		  "exe /bin/* path /opt/*.so build-id CD id x",
+		  "alert module-load build-id cd path /opt/*.so "
+		  "file-build-id ab01 exe /bin/* source dlopen id x" },
+		{ "log exec file-build-id 00FF id x",
+		  "log exec file-build-id 00ff id x" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
