@@ -206,9 +206,16 @@ static void put_matchers(struct writer *writer, const struct policy_rule *rule)
 	put_tristate(writer, "program-arch", rule->program_abi, false);
 }
 
+/* Which of a rule's id and name a format writes. */
+enum identity {
+	IDENTITY_NONE,
+	IDENTITY_ALL,	  /* the id, derived or not, and a given name */
+	IDENTITY_WRITTEN, /* a given id and a given name */
+};
+
 /* Writes the options that differ from their defaults. */
 static void put_options(struct writer *writer, const struct policy_rule *rule,
-			bool with_identity)
+			enum identity identity)
 {
 	char number[32];
 
@@ -233,9 +240,9 @@ static void put_options(struct writer *writer, const struct policy_rule *rule,
 		put(writer, " technique ");
 		put(writer, rule->techniques);
 	}
-	if (!with_identity)
+	if (identity == IDENTITY_NONE)
 		return;
-	if (rule->id) {
+	if (rule->id && !(identity == IDENTITY_WRITTEN && rule->default_id)) {
 		put(writer, " id ");
 		put(writer, rule->id);
 	}
@@ -252,9 +259,9 @@ static int finish(const struct writer *writer)
 	return (int)writer->length;
 }
 
-/* Formats the rule, without id and name unless with_identity is set. */
-int format_rule(const struct policy_rule *rule, bool with_identity,
-		char *buffer, size_t size)
+static int format_rule_identity(const struct policy_rule *rule,
+				enum identity identity, char *buffer,
+				size_t size)
 {
 	struct writer writer = { buffer, size, 0 };
 
@@ -264,14 +271,43 @@ int format_rule(const struct policy_rule *rule, bool with_identity,
 	put(&writer, " ");
 	put(&writer, policy_event_name(rule->event));
 	put_matchers(&writer, rule);
-	put_options(&writer, rule, with_identity);
+	put_options(&writer, rule, identity);
 	return finish(&writer);
+}
+
+/* Formats the rule, without id and name unless with_identity is set. */
+int format_rule(const struct policy_rule *rule, bool with_identity,
+		char *buffer, size_t size)
+{
+	return format_rule_identity(
+		rule, with_identity ? IDENTITY_ALL : IDENTITY_NONE, buffer,
+		size);
 }
 
 int policy_rule_format(const struct policy_rule *rule, char *buffer,
 		       size_t size)
 {
 	return format_rule(rule, true, buffer, size);
+}
+
+int policy_rule_format_written(const struct policy_rule *rule, char *buffer,
+			       size_t size)
+{
+	return format_rule_identity(rule, IDENTITY_WRITTEN, buffer, size);
+}
+
+size_t policy_glob_escape(const char *text, char *buffer, size_t size)
+{
+	struct writer writer = { buffer, size, 0 };
+
+	if (size > 0)
+		buffer[0] = '\0';
+	for (; *text; text++) {
+		if (strchr("*?[]\\", *text))
+			put(&writer, "\\");
+		put_bytes(&writer, text, 1);
+	}
+	return writer.length;
 }
 
 static const char *const compare_operators[] = {

@@ -86,6 +86,11 @@ struct parser {
 	size_t syscall_name_count, native_name_count;
 };
 
+/* Appends a diagnostic that takes over message. Returns 0 or -ENOMEM, and
+ * frees message either way on failure. */
+int append_diagnostic(struct policy_diagnostics *diagnostics, const char *file,
+		      unsigned int line, unsigned int column, char *message);
+
 /*
  * Appends a diagnostic at a token of the file being parsed (or at line 0
  * for the whole file when token is NULL). Returns -EINVAL, so a caller can

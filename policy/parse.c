@@ -24,9 +24,8 @@ static const char *current_file(const struct parser *parser)
 	return parser->stack[parser->depth - 1].name;
 }
 
-static int append_diagnostic(struct policy_diagnostics *diagnostics,
-			     const char *file, unsigned int line,
-			     unsigned int column, char *message)
+int append_diagnostic(struct policy_diagnostics *diagnostics, const char *file,
+		      unsigned int line, unsigned int column, char *message)
 {
 	struct policy_diagnostic *item;
 	char *copy = strdup(file);

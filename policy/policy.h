@@ -178,6 +178,7 @@ struct policy_rule {
 
 	/* Private to the library. */
 	bool default_name; /* name is the rule's text: formats leave it out */
+	bool default_id;   /* id derived from the rule's text */
 };
 
 /* The BPF comparison on a watched syscall's integer argument. */
@@ -305,6 +306,21 @@ int policy_rule_format(const struct policy_rule *rule, char *buffer,
 		       size_t size);
 int policy_watch_format(const struct policy_watch *watch, char *buffer,
 			size_t size);
+
+/*
+ * Formats the rule as its author wrote it: like policy_rule_format(), but
+ * without an id that was derived from the rule's text. Rules that differ
+ * only in their place in a file format the same.
+ */
+int policy_rule_format_written(const struct policy_rule *rule, char *buffer,
+			       size_t size);
+
+/*
+ * Copies text into buffer with a backslash before each byte that fnmatch(3)
+ * treats as special, so that a glob matcher matches exactly that text.
+ * Returns the length that the full copy needs, as snprintf(3) does.
+ */
+size_t policy_glob_escape(const char *text, char *buffer, size_t size);
 
 /* Names as they appear in events and policies; "unknown" for out-of-range
  * values. */

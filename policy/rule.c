@@ -772,6 +772,7 @@ static int derive_id(struct parser *parser, struct policy_rule *rule,
 
 	SHA256Data((const uint8_t *)text, strlen(text), digest);
 	snprintf(base, sizeof(base), "p-%.12s", digest);
+	rule->default_id = true;
 	if (!string_map_get(&parser->ids, base, &index)) {
 		rule->id = strdup(base);
 		return rule->id ? 0 : -ENOMEM;

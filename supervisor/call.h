@@ -61,6 +61,7 @@ struct finding {
 	const char *load_caller;	 /* file of the code that asked */
 	int map_fd; /* the target's descriptor of the file mapped, or -1 */
 	const struct module_digest *digest; /* NULL until computed */
+	char file_build_id[2 * MODULE_BUILD_ID_MAX + 1]; /* hex of digest's */
 
 	/* Built by record_build() when the rule keeps the event. */
 	json_t *record;

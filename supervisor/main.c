@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "learn.h"
 #include "log.h"
 #include "policy_command.h"
 #include "run.h"
@@ -20,8 +21,10 @@
 
 static const char usage_text[] =
 	"Usage: nativemon run [OPTION]... [--] COMMAND [ARG]...\n"
+	"       nativemon learn -o FILE [OPTION]... [--] COMMAND [ARG]...\n"
 	"       nativemon serve --socket PATH [OPTION]...\n"
 	"       nativemon policy check|show [--no-default-policy] [FILE]...\n"
+	"       nativemon policy merge FILE... | diff OLD NEW\n"
 	"       nativemon --help | --version\n"
 	"\n"
 	"Run COMMAND with the security-relevant syscalls of its whole process\n"
@@ -32,6 +35,12 @@ static const char usage_text[] =
 	"it), 2 on a usage error or an invalid policy, 125 if it failed\n"
 	"itself, 126 if COMMAND could not be executed and 127 if it was not\n"
 	"found.\n"
+	"\n"
+	"'nativemon learn' runs COMMAND like 'nativemon run', denies and\n"
+	"alerts nothing, and writes a baseline to FILE: a policy that allows\n"
+	"the call sites, module loads and programs it saw, each pinned to\n"
+	"its file's build, and raises an alert on everything else. It exits\n"
+	"like 'nativemon run', or with 125 if FILE could not be written.\n"
 	"\n"
 	"'nativemon serve' listens on the unix socket PATH for processes\n"
 	"started with LD_PRELOAD=libnativemon.so and NATIVEMON_SOCKET=PATH,\n"
@@ -60,6 +69,15 @@ static const char usage_text[] =
 	"      --no-preload       do not add nativemon's shim to LD_PRELOAD\n"
 	"                         (no dlopen attribution; signals may then\n"
 	"                         interrupt watched calls)\n"
+	"\n"
+	"Options of learn (and -p, -n, -l, -v, -h, -V as for run):\n"
+	"  -o, --output FILE      write the baseline to FILE, or to stdout\n"
+	"                         for '-' (required)\n"
+	"  -a, --append           add to the baseline already in FILE\n"
+	"  -m, --mode MODE        end the baseline with deny rules and 'mode\n"
+	"                         MODE' (monitor or enforce) instead of alert\n"
+	"                         rules\n"
+	"      --no-preload       as for run\n"
 	"\n"
 	"Options of serve:\n"
 	"  -s, --socket PATH      listen on the unix socket PATH; a stale\n"
@@ -239,6 +257,51 @@ static int main_run(int argc, char **argv)
 	return status;
 }
 
+static int main_learn(int argc, char **argv)
+{
+	static const struct option options[] = {
+		COMMON_LONG_OPTIONS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "append", no_argument, NULL, 'a' },
+		{ "no-preload", no_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct command_line command;
+	struct learn_options learn = { 0 };
+	struct policy *policy;
+	int option, status;
+
+	command_line_init(&command, argc);
+	while ((option = getopt_long(argc, argv, "+:o:a" COMMON_SHORT_OPTIONS,
+				     options, NULL)) != -1) {
+		if (option == 'o')
+			learn.output = optarg;
+		else if (option == 'a')
+			learn.append = true;
+		else if (option == 'P')
+			command.no_preload = true;
+		else if (option == 'q')
+			continue; /* learn prints no alerts anyway */
+		else
+			apply_common_option(&command, option, argv);
+	}
+	if (!learn.output)
+		usage_error("missing -o FILE for the baseline", NULL);
+	if (optind >= argc)
+		usage_error("missing COMMAND to learn", NULL);
+	policy = load_policy(&command);
+	if (!policy)
+		return EXIT_USAGE;
+	learn.policy = policy;
+	learn.mode = command.mode;
+	learn.log_path = command.log_path;
+	learn.no_preload = command.no_preload;
+	learn.argv = argv + optind;
+	status = learn_command(&learn);
+	policy_free(policy);
+	return status;
+}
+
 static int main_serve(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -300,8 +363,8 @@ int main(int argc, char **argv)
 	open_standard_fds();
 	log_open();
 	if (argc < 2)
-		usage_error("missing command; expected 'run', 'serve' or "
-			    "'policy'",
+		usage_error("missing command; expected 'run', 'learn', "
+			    "'serve' or 'policy'",
 			    NULL);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		print_help();
@@ -309,6 +372,8 @@ int main(int argc, char **argv)
 		print_version();
 	if (strcmp(argv[1], "run") == 0)
 		return main_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "learn") == 0)
+		return main_learn(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return main_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)

@@ -26,6 +26,7 @@
 #include "abi.h"
 #include "callsite.h"
 #include "digest.h"
+#include "learn.h"
 #include "log.h"
 #include "procfs.h"
 #include "record.h"
@@ -50,6 +51,7 @@ int monitor_init(struct monitor *monitor, const struct policy *policy,
 	memset(monitor, 0, sizeof(*monitor));
 	monitor->policy = policy;
 	monitor->mode = policy_effective_mode(policy);
+	monitor->needs = policy->needs;
 	monitor->sink = sink;
 	proc_table_init(&monitor->processes);
 	monitor->stack_words = calloc(STACK_SCAN_WORDS, sizeof(uint64_t));
@@ -66,6 +68,28 @@ int monitor_init(struct monitor *monitor, const struct policy *policy,
 	return notify_buffers_init(&monitor->buffers);
 }
 
+int monitor_set_launcher(struct monitor *monitor, pid_t pid)
+{
+	char path[TARGET_PATH_MAX];
+	ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (length < 0)
+		return -errno;
+	path[length] = '\0';
+	free(monitor->own_exe);
+	monitor->own_exe = strdup(path);
+	if (!monitor->own_exe)
+		return -ENOMEM;
+	monitor->launcher = pid;
+	return 0;
+}
+
+void monitor_learn(struct monitor *monitor, struct baseline *baseline)
+{
+	monitor->learning = baseline;
+	monitor->needs |= LEARN_NEEDS;
+}
+
 void monitor_fini(struct monitor *monitor)
 {
 	proc_table_fini(&monitor->processes);
@@ -77,6 +101,8 @@ void monitor_fini(struct monitor *monitor)
 	monitor->modules = NULL;
 	free(monitor->stack_words);
 	monitor->stack_words = NULL;
+	free(monitor->own_exe);
+	monitor->own_exe = NULL;
 	notify_buffers_fini(&monitor->buffers);
 }
 
@@ -119,6 +145,7 @@ static struct finding *add_finding(struct call *call, enum policy_event event)
 	finding = &call->findings[call->finding_count++];
 	memset(finding, 0, sizeof(*finding));
 	finding->event = event;
+	finding->map_fd = -1;
 	return finding;
 }
 
@@ -685,7 +712,7 @@ static bool needs_stack(struct monitor *monitor, struct call *call)
 {
 	if (!call->has_pointers)
 		return false;
-	if (monitor->policy->needs & POLICY_NEEDS_CALLER)
+	if (monitor->needs & POLICY_NEEDS_CALLER)
 		return true;
 	return call->process->unbacked_code &&
 	       stack_may_hold_unbacked(monitor, call);
@@ -726,6 +753,16 @@ static void classify_origin(struct call *call)
 		add_finding(call, EVENT_STACK_PIVOT);
 }
 
+/* Whether the call is an exec of the launcher, before the command runs. */
+static bool is_launch(const struct monitor *monitor, const struct call *call)
+{
+	const char *exe = call->process->exe_path;
+
+	return monitor->launcher && call->tgid == monitor->launcher &&
+	       exe && strcmp(exe, monitor->own_exe) == 0 &&
+	       (is_name(call, "execve") || is_name(call, "execveat"));
+}
+
 static void analyze(struct monitor *monitor, struct call *call)
 {
 	int err;
@@ -744,7 +781,8 @@ static void analyze(struct monitor *monitor, struct call *call)
 	classify_origin(call);
 	inspect_syscall(call);
 	/* Every ABI, so that `deny syscall ptrace` also stops int 0x80. */
-	add_finding(call, EVENT_NATIVE_API);
+	if (!is_launch(monitor, call))
+		add_finding(call, EVENT_NATIVE_API);
 }
 
 /* Lists the executables of the caller's lineage for ancestor matchers. */
@@ -818,7 +856,7 @@ static void read_caller_build_id(struct monitor *monitor, struct call *call)
  */
 static void read_needed_facts(struct monitor *monitor, struct call *call)
 {
-	unsigned int needs = monitor->policy->needs;
+	unsigned int needs = monitor->needs;
 	pid_t tgid;
 
 	if (needs & POLICY_NEEDS_UID)
@@ -892,6 +930,9 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 		facts->file_kind = finding->file.kind;
 		facts->path_in_writable_dir = finding->in_writable_dir;
 		facts->load_source = finding->load_source;
+		facts->file_build_id = finding->file_build_id[0]
+					       ? finding->file_build_id
+					       : NULL;
 	}
 }
 
@@ -902,7 +943,8 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 static void decide(const struct monitor *monitor, struct call *call)
 {
 	enum policy_action strongest = POLICY_ALLOW;
-	bool monitoring = monitor->mode == POLICY_MODE_MONITOR;
+	bool monitoring = monitor->mode == POLICY_MODE_MONITOR ||
+			  monitor->learning;
 
 	for (size_t i = 0; i < call->finding_count; i++) {
 		const struct policy_rule *rule = call->findings[i].rule;
@@ -965,10 +1007,58 @@ static void check_static(struct call *call, struct finding *finding)
 	close(fd);
 }
 
+/* Reads the build-id of the file loaded or executed, from its digest. */
+static void read_file_build_id(struct monitor *monitor, struct call *call,
+			       struct finding *finding)
+{
+	const struct module_digest *digest;
+
+	if (!finding->has_file)
+		return;
+	digest_module(monitor, call, finding);
+	digest = finding->digest;
+	if (!digest)
+		return;
+	for (size_t i = 0; i < digest->build_id_size; i++)
+		snprintf(finding->file_build_id + 2 * i, 3, "%02x",
+			 digest->build_id[i]);
+}
+
+/*
+ * A native-api finding says only that a watched call happened. When a more
+ * telling finding of the same call is written with an action at least as
+ * strong, a native-api alert would repeat it, so it is not written; the
+ * same goes for an exec alert next to a fileless-exec one. Telemetry and
+ * the call's verdict stay as they are.
+ */
+static void drop_repeated_alerts(struct call *call)
+{
+	for (size_t i = 0; i < call->finding_count; i++) {
+		struct finding *generic = &call->findings[i];
+
+		if (!generic->reported || generic->rule->action < POLICY_ALERT)
+			continue;
+		if (generic->event != EVENT_NATIVE_API &&
+		    generic->event != EVENT_EXEC)
+			continue;
+		for (size_t j = 0; j < call->finding_count; j++) {
+			const struct finding *other = &call->findings[j];
+
+			if (j == i || !other->reported ||
+			    other->rule->action < generic->rule->action)
+				continue;
+			if (generic->event == EVENT_NATIVE_API ||
+			    other->event == EVENT_FILELESS_EXEC)
+				generic->reported = false;
+		}
+	}
+}
+
 /*
  * Judges each finding, decides the call's verdict and builds the records
  * of the findings the policy keeps. A record that the sink would fold is
- * not built: it would be dropped.
+ * not built: it would be dropped. While learning, each finding is also
+ * noted in the baseline.
  */
 static void judge(struct monitor *monitor, struct call *call)
 {
@@ -977,12 +1067,18 @@ static void judge(struct monitor *monitor, struct call *call)
 		struct finding *finding = &call->findings[i];
 		struct policy_facts facts;
 
+		if (monitor->needs & POLICY_NEEDS_FILE_BUILD_ID)
+			read_file_build_id(monitor, call, finding);
 		fill_facts(call, finding, &facts);
 		finding->rule = policy_match(monitor->policy, &facts);
 		finding->reported = finding->rule &&
 				finding->rule->action != POLICY_ALLOW;
+		if (monitor->learning)
+			learn_note(monitor->learning, &facts, finding->rule,
+				   call->process, &finding->args);
 	}
 	decide(monitor, call);
+	drop_repeated_alerts(call);
 	for (size_t i = 0; i < call->finding_count; i++) {
 		struct finding *finding = &call->findings[i];
 

@@ -11,6 +11,7 @@
 #include "call.h"
 #include "digest.h"
 #include "event.h"
+#include "policy/baseline.h"
 #include "notify.h"
 #include "policy/policy.h"
 #include "proc.h"
@@ -22,6 +23,10 @@
 struct monitor {
 	const struct policy *policy;
 	enum policy_mode mode; /* the policy's, unless the caller overrides */
+	unsigned int needs;    /* POLICY_NEEDS_* facts read for each call */
+	struct baseline *learning; /* NULL unless `nativemon learn` runs */
+	pid_t launcher;	/* nativemon's child that execs the command, or 0 */
+	char *own_exe;	/* nativemon's executable, as /proc shows it */
 	struct event_sink *sink;
 	struct proc_table processes;
 	struct module_cache *modules; /* unwind tables and symbols */
@@ -38,6 +43,21 @@ struct monitor {
 int monitor_init(struct monitor *monitor, const struct policy *policy,
 		 struct event_sink *sink);
 void monitor_fini(struct monitor *monitor);
+
+/*
+ * Names nativemon's child that installed the filter and now execs the
+ * command. Its exec calls are nativemon's own, so they raise no native-api
+ * finding, which would tie baselines to nativemon's build; the exec
+ * finding of the command stays. Returns 0 or -errno.
+ */
+int monitor_set_launcher(struct monitor *monitor, pid_t pid);
+
+/*
+ * Makes the monitor note every finding in baseline (see learn_note()) and
+ * carry out no deny or kill rule, which it then reports as would-deny or
+ * would-kill. Takes no ownership of baseline.
+ */
+void monitor_learn(struct monitor *monitor, struct baseline *baseline);
 
 /*
  * Receives one notification from listener, responds to it exactly once

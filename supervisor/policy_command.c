@@ -17,6 +17,7 @@
 
 #include "filter.h"
 #include "log.h"
+#include "policy/baseline.h"
 
 #define EXIT_POLICY_ERRORS 1
 #define EXIT_USAGE 2
@@ -27,6 +28,8 @@
 static const char policy_usage_text[] =
 	"Usage: nativemon policy check [--no-default-policy] FILE...\n"
 	"       nativemon policy show [--no-default-policy] [FILE...]\n"
+	"       nativemon policy merge FILE...\n"
+	"       nativemon policy diff OLD NEW\n"
 	"\n"
 	"check validates policy files, together with the default policy as\n"
 	"`nativemon run` loads them, without running anything: it prints each\n"
@@ -35,6 +38,11 @@ static const char policy_usage_text[] =
 	"show prints the effective policy of `nativemon run --policy FILE...`:\n"
 	"the mode, the watch set and the rules in matching order, each with\n"
 	"where it was defined, followed by the generated seccomp filter.\n"
+	"merge prints one baseline (as `nativemon learn` writes them) with\n"
+	"the rules of all FILEs, their counts added up. diff prints the\n"
+	"rules that NEW adds to OLD with a leading '+' and those it lacks\n"
+	"with a leading '-'. Both exit with 2 if a FILE is not a baseline;\n"
+	"diff exits with 1 if the baselines differ, else 0.\n"
 	"\n"
 	"Options:\n"
 	"  --no-default-policy  leave out the built-in default policy\n"
@@ -317,6 +325,105 @@ static void policy_usage_error(const char *message, const char *value)
 	exit(EXIT_USAGE);
 }
 
+/* Loads the baselines at paths into one; NULL after printing why. */
+static struct baseline *load_baselines(char *const *paths, size_t count)
+{
+	struct policy_diagnostics diagnostics;
+	struct baseline *baseline = baseline_new();
+	int err = baseline ? 0 : -ENOMEM;
+
+	policy_diagnostics_init(&diagnostics);
+	for (size_t i = 0; i < count && err != -ENOMEM; i++) {
+		int loaded = baseline_load_file(baseline, paths[i],
+						&diagnostics);
+
+		if (loaded < 0)
+			err = loaded;
+	}
+	print_diagnostics(&diagnostics);
+	policy_diagnostics_fini(&diagnostics);
+	if (err == 0)
+		return baseline;
+	if (err == -ENOMEM)
+		log_error_errno(ENOMEM, "cannot load the baselines");
+	baseline_free(baseline);
+	return NULL;
+}
+
+static int report_output(int err)
+{
+	if (err == -ENOMEM || err == -EIO)
+		log_error_errno(-err, "cannot write the baseline");
+	return EXIT_USAGE;
+}
+
+static int merge(char *const *paths, size_t count)
+{
+	struct policy_diagnostics diagnostics;
+	struct baseline *baseline = load_baselines(paths, count);
+	char heading[1024];
+	const char *header[] = { heading, NULL };
+	size_t used;
+	int err;
+
+	if (!baseline)
+		return EXIT_USAGE;
+	used = (size_t)snprintf(heading, sizeof(heading),
+				"Baseline merged from");
+	for (size_t i = 0; i < count && used < sizeof(heading); i++)
+		used += (size_t)snprintf(heading + used, sizeof(heading) - used,
+					 "%s %s", i ? "," : "", paths[i]);
+	policy_diagnostics_init(&diagnostics);
+	err = baseline_write(baseline, header, stdout, &diagnostics);
+	print_diagnostics(&diagnostics);
+	policy_diagnostics_fini(&diagnostics);
+	baseline_free(baseline);
+	if (err == 0 && fflush(stdout) != 0)
+		err = -EIO;
+	return err ? report_output(err) : EXIT_SUCCESS;
+}
+
+static int diff(char *const *paths)
+{
+	struct policy_diagnostics diagnostics;
+	struct baseline *old = load_baselines(paths, 1);
+	struct baseline *new = old ? load_baselines(paths + 1, 1) : NULL;
+	long changes = -EINVAL;
+
+	if (new) {
+		policy_diagnostics_init(&diagnostics);
+		printf("--- %s\n+++ %s\n", paths[0], paths[1]);
+		changes = baseline_diff(old, new, stdout, &diagnostics);
+		print_diagnostics(&diagnostics);
+		policy_diagnostics_fini(&diagnostics);
+	}
+	baseline_free(old);
+	baseline_free(new);
+	if (changes >= 0 && fflush(stdout) != 0)
+		changes = -EIO;
+	if (changes < 0)
+		return report_output((int)changes);
+	return changes > 0 ? EXIT_POLICY_ERRORS : EXIT_SUCCESS;
+}
+
+static int run_baseline_action(const char *action, int argc, char **argv)
+{
+	if (argc > 2 && (strcmp(argv[2], "--help") == 0 ||
+			 strcmp(argv[2], "-h") == 0)) {
+		fputs(policy_usage_text, stdout);
+		return EXIT_SUCCESS;
+	}
+	if (strcmp(action, "merge") == 0) {
+		if (argc < 3)
+			policy_usage_error("missing FILE to merge", NULL);
+		return merge(argv + 2, (size_t)(argc - 2));
+	}
+	if (argc != 4)
+		policy_usage_error("diff takes two files, OLD and NEW; got",
+				   argc < 4 ? "fewer" : "more");
+	return diff(argv + 2);
+}
+
 int policy_command_main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -329,15 +436,19 @@ int policy_command_main(int argc, char **argv)
 	int option;
 
 	if (argc < 2)
-		policy_usage_error("missing action; expected 'check' or 'show'",
+		policy_usage_error("missing action; expected 'check', 'show', "
+				   "'merge' or 'diff'",
 				   NULL);
 	action = argv[1];
 	if (strcmp(action, "--help") == 0 || strcmp(action, "-h") == 0) {
 		fputs(policy_usage_text, stdout);
 		return EXIT_SUCCESS;
 	}
+	if (strcmp(action, "merge") == 0 || strcmp(action, "diff") == 0)
+		return run_baseline_action(action, argc, argv);
 	if (strcmp(action, "check") != 0 && strcmp(action, "show") != 0)
-		policy_usage_error("unknown policy action; expected 'check' or 'show':",
+		policy_usage_error("unknown policy action; expected 'check', "
+				   "'show', 'merge' or 'diff':",
 				   action);
 	opterr = 0;
 	optind = 1;

@@ -142,6 +142,11 @@ static int start(struct supervisor *supervisor,
 			 : "; the kernel lacks WAIT_KILLABLE_RECV (Linux 5.19)");
 	err = supervise_monitor_init(&supervisor->monitor, options->policy,
 				     options->mode, supervisor->sink);
+	if (err == 0)
+		err = monitor_set_launcher(&supervisor->monitor,
+					   supervisor->launch.pid);
+	if (err == 0 && options->learning)
+		monitor_learn(&supervisor->monitor, options->learning);
 	if (err < 0)
 		return err;
 	err = notify_set_sync_wakeup(supervisor->launch.listener);

@@ -12,6 +12,10 @@
 
 /* Exit status when nativemon itself fails before or while supervising. */
 #define RUN_EXIT_FAILURE 125
+/* Exit status after a usage error or an invalid policy. */
+#define RUN_EXIT_USAGE 2
+
+struct baseline;
 
 struct run_options {
 	const struct policy *policy; /* not owned */
@@ -20,6 +24,8 @@ struct run_options {
 	bool quiet;	      /* no alert lines on stderr */
 	bool no_preload;      /* leave LD_PRELOAD alone */
 	char **argv;	      /* the command, NULL-terminated */
+	/* Learn every finding into this baseline, and deny nothing. */
+	struct baseline *learning;
 };
 
 /*

@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Baselines: noting the rules that learning runs produce, reading them
+ * back from files with the counts of their comments, and writing them in a
+ * fixed order. Rules are compared by their text as policy_rule_format_written()
+ * writes it, so a rule keeps its identity across files whatever its layout.
+ */
+#include "policy/baseline.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/internal.h"
+
+/* Rules longer than this are broken before their matcher groups. */
+#define LINE_WIDTH 79
+
+/* Bytes of one line of a baseline file that are read for a comment. */
+#define COMMENT_MAX 4096
+
+struct baseline_entry {
+	char *text; /* one statement, without a line break */
+	unsigned long count;
+	char *example; /* NULL for none */
+	const struct policy_rule *rule; /* set while writing or comparing */
+};
+
+struct baseline {
+	struct baseline_entry *entries;
+	size_t count, capacity;
+	struct string_map index; /* text to entry index */
+	enum policy_mode mode;
+	char *mode_file; /* where the mode was set, for messages */
+	unsigned int mode_line;
+	struct policy *parsed; /* the entries' rules, see parse_entries() */
+};
+
+/* The rules that end a baseline, after the rules of what was seen. */
+struct closing_rule {
+	const char *id;
+	const char *head; /* the event and its matchers */
+	const char *technique;
+	const char *name;
+};
+
+/*
+ * The module-load rule leaves out the loads that the default policy raises
+ * an alert on by itself (memfd, deleted or manual-mapped files, world-
+ * writable directories, unreadable paths), so those keep their own rules.
+ */
+static const struct closing_rule closing_rules[] = {
+	{ "baseline-call", "native-api", "T1106",
+	  "Watched syscall from a call site outside the baseline" },
+	{ "baseline-module",
+	  "module-load file library source loader,dlopen,dlmopen,unknown "
+	  "writable-dir no path-known yes",
+	  "T1129", "Module load outside the baseline" },
+	{ "baseline-exec", "exec", "", "Program start outside the baseline" },
+};
+
+struct baseline *baseline_new(void)
+{
+	struct baseline *baseline = calloc(1, sizeof(*baseline));
+
+	if (baseline)
+		string_map_init(&baseline->index);
+	return baseline;
+}
+
+static void free_entries(struct baseline_entry *entries, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(entries[i].text);
+		free(entries[i].example);
+	}
+	free(entries);
+}
+
+void baseline_free(struct baseline *baseline)
+{
+	if (!baseline)
+		return;
+	string_map_fini(&baseline->index);
+	free_entries(baseline->entries, baseline->count);
+	free(baseline->mode_file);
+	policy_free(baseline->parsed);
+	free(baseline);
+}
+
+void baseline_set_mode(struct baseline *baseline, enum policy_mode mode)
+{
+	baseline->mode = mode;
+}
+
+enum policy_mode baseline_mode(const struct baseline *baseline)
+{
+	return baseline->mode;
+}
+
+size_t baseline_rule_count(const struct baseline *baseline)
+{
+	return baseline->count;
+}
+
+/* Keeps the example that sorts first, so the order of sightings is moot. */
+static int keep_first_example(struct baseline_entry *entry,
+			      const char *example)
+{
+	char *copy;
+
+	if (!example || (entry->example && strcmp(entry->example, example) <= 0))
+		return 0;
+	copy = strdup(example);
+	if (!copy)
+		return -ENOMEM;
+	free(entry->example);
+	entry->example = copy;
+	return 0;
+}
+
+static void add_count(struct baseline_entry *entry, unsigned long count)
+{
+	if (__builtin_add_overflow(entry->count, count, &entry->count))
+		entry->count = (unsigned long)-1;
+}
+
+static int append_entry(struct baseline *baseline, const char *text,
+			unsigned long count, const char *example)
+{
+	struct baseline_entry *entry;
+	int err;
+
+	if (baseline->count == baseline->capacity) {
+		size_t grown = baseline->capacity ? baseline->capacity * 2 : 64;
+		struct baseline_entry *entries = reallocarray(
+			baseline->entries, grown, sizeof(*entries));
+
+		if (!entries)
+			return -ENOMEM;
+		baseline->entries = entries;
+		baseline->capacity = grown;
+	}
+	entry = &baseline->entries[baseline->count];
+	memset(entry, 0, sizeof(*entry));
+	entry->text = strdup(text);
+	entry->count = count;
+	if (!entry->text || keep_first_example(entry, example) < 0)
+		goto fail;
+	/* The map keeps the key pointer, which the entry owns. */
+	err = string_map_put(&baseline->index, entry->text, baseline->count);
+	if (err)
+		goto fail;
+	baseline->count++;
+	return 0;
+
+fail:
+	free(entry->text);
+	free(entry->example);
+	return -ENOMEM;
+}
+
+int baseline_note(struct baseline *baseline, const char *text,
+		  unsigned long count, const char *example)
+{
+	size_t index;
+
+	if (!string_map_get(&baseline->index, text, &index))
+		return append_entry(baseline, text, count, example);
+	add_count(&baseline->entries[index], count);
+	return keep_first_example(&baseline->entries[index], example);
+}
+
+static int report(struct policy_diagnostics *diagnostics, const char *file,
+		  unsigned int line, const char *format, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int report(struct policy_diagnostics *diagnostics, const char *file,
+		  unsigned int line, const char *format, ...)
+{
+	va_list arguments;
+	char *message;
+	int err;
+
+	va_start(arguments, format);
+	err = vasprintf(&message, format, arguments);
+	va_end(arguments);
+	if (err < 0)
+		return -ENOMEM;
+	err = append_diagnostic(diagnostics, file, line, 0, message);
+	return err ? err : -EINVAL;
+}
+
+/* Returns the rule's text as policy_rule_format_written() writes it. */
+static char *format_written(const struct policy_rule *rule)
+{
+	int length = policy_rule_format_written(rule, NULL, 0);
+	char *text;
+
+	if (length < 0)
+		return NULL;
+	text = malloc((size_t)length + 1);
+	if (text)
+		policy_rule_format_written(rule, text, (size_t)length + 1);
+	return text;
+}
+
+static bool is_closing_rule(const struct policy_rule *rule)
+{
+	return !rule->default_id &&
+	       strncmp(rule->id, BASELINE_ID_PREFIX,
+		       strlen(BASELINE_ID_PREFIX)) == 0;
+}
+
+/* The lines of a file, for the comments above its rules. */
+struct file_lines {
+	char **lines;
+	size_t count;
+};
+
+static void file_lines_fini(struct file_lines *lines)
+{
+	for (size_t i = 0; i < lines->count; i++)
+		free(lines->lines[i]);
+	free(lines->lines);
+}
+
+/*
+ * Reads the lines of the file that policy_load_file() has just accepted,
+ * each cut to COMMENT_MAX bytes and without its line break.
+ * NOTE: the file is opened a second time, so a file replaced in between
+ * gives the rules of the first and the comments of the second.
+ */
+static int read_lines(const char *path, struct file_lines *lines)
+{
+	FILE *file = fopen(path, "re");
+	char *line = NULL;
+	size_t size = 0, capacity = 0;
+	ssize_t length;
+	int err = 0;
+
+	memset(lines, 0, sizeof(*lines));
+	if (!file)
+		return -errno;
+	while ((length = getline(&line, &size, file)) >= 0) {
+		if (lines->count == capacity) {
+			size_t grown = capacity ? capacity * 2 : 256;
+			char **bigger = reallocarray(lines->lines, grown,
+						     sizeof(*bigger));
+
+			if (!bigger) {
+				err = -ENOMEM;
+				break;
+			}
+			lines->lines = bigger;
+			capacity = grown;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		lines->lines[lines->count] = strndup(line, COMMENT_MAX);
+		if (!lines->lines[lines->count]) {
+			err = -ENOMEM;
+			break;
+		}
+		lines->count++;
+	}
+	free(line);
+	fclose(file);
+	return err;
+}
+
+/*
+ * Reads "# COUNT WORD, e.g. EXAMPLE" from the comment on the line above a
+ * rule. A rule without such a comment counts 0 sightings.
+ */
+static void read_comment(const struct file_lines *lines, unsigned int line,
+			 unsigned long *count, const char **example)
+{
+	const char *text, *rest;
+	char *end;
+
+	*count = 0;
+	*example = NULL;
+	if (line < 2 || line - 2 >= lines->count)
+		return;
+	text = lines->lines[line - 2];
+	if (strncmp(text, "# ", 2) != 0 || text[2] < '0' || text[2] > '9')
+		return;
+	errno = 0;
+	*count = strtoul(text + 2, &end, 10);
+	if (errno == ERANGE)
+		*count = (unsigned long)-1;
+	rest = strstr(end, ", e.g. ");
+	if (rest)
+		*example = rest + strlen(", e.g. ");
+}
+
+static int check_mode(struct baseline *baseline, const struct policy *policy,
+		      const char *path, struct policy_diagnostics *diagnostics)
+{
+	if (policy->mode == POLICY_MODE_UNSET)
+		return 0;
+	if (baseline->mode_file && baseline->mode != policy->mode)
+		return report(diagnostics, path, policy->mode_location.line,
+			      "mode %s differs from mode %s of %s:%u; merge "
+			      "baselines of the same mode, or change one "
+			      "mode statement",
+			      policy_mode_name(policy->mode),
+			      policy_mode_name(baseline->mode),
+			      baseline->mode_file, baseline->mode_line);
+	free(baseline->mode_file);
+	baseline->mode_file = strdup(path);
+	if (!baseline->mode_file)
+		return -ENOMEM;
+	baseline->mode = policy->mode;
+	baseline->mode_line = policy->mode_location.line;
+	return 0;
+}
+
+/* Rejects what a baseline cannot hold, each at its line. */
+static int check_contents(const struct policy *policy, const char *path,
+			  struct policy_diagnostics *diagnostics)
+{
+	char text[512];
+	int err = 0;
+
+	if (policy->file_count > 1)
+		err = report(diagnostics, path, 0,
+			     "a baseline cannot include other files; load "
+			     "them with another --policy");
+	for (size_t i = 0; i < policy->watch_count && err != -ENOMEM; i++) {
+		policy_watch_format(&policy->watches[i], text, sizeof(text));
+		err = report(diagnostics, path,
+			     policy->watches[i].location.line,
+			     "a baseline holds no watch statements; move '%s' "
+			     "to a policy file of its own and load both with "
+			     "--policy",
+			     text);
+	}
+	for (size_t i = 0; i < policy->rule_count && err != -ENOMEM; i++) {
+		const struct policy_rule *rule = &policy->rules[i];
+
+		if (rule->action <= POLICY_LOG || is_closing_rule(rule))
+			continue;
+		policy_rule_format_written(rule, text, sizeof(text));
+		err = report(diagnostics, path, rule->location.line,
+			     "a baseline holds only allow and log rules before "
+			     "its closing '%s' rules; move '%s' to a policy "
+			     "file of its own and load both with --policy",
+			     BASELINE_ID_PREFIX "*", text);
+	}
+	return err;
+}
+
+static int note_rules(struct baseline *baseline, const struct policy *policy,
+		      const struct file_lines *lines)
+{
+	for (size_t i = 0; i < policy->rule_count; i++) {
+		const struct policy_rule *rule = &policy->rules[i];
+		const char *example;
+		unsigned long count;
+		char *text;
+		int err;
+
+		if (is_closing_rule(rule))
+			continue;
+		text = format_written(rule);
+		if (!text)
+			return -ENOMEM;
+		read_comment(lines, rule->location.line, &count, &example);
+		err = baseline_note(baseline, text, count, example);
+		free(text);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int baseline_load_file(struct baseline *baseline, const char *path,
+		       struct policy_diagnostics *diagnostics)
+{
+	struct policy *policy = policy_new();
+	struct file_lines lines = { 0 };
+	int err;
+
+	if (!policy)
+		return -ENOMEM;
+	err = policy_load_file(policy, path, diagnostics);
+	if (err == 0)
+		err = check_contents(policy, path, diagnostics);
+	if (err == 0)
+		err = check_mode(baseline, policy, path, diagnostics);
+	if (err == 0) {
+		err = read_lines(path, &lines);
+		if (err && err != -ENOMEM)
+			err = report(diagnostics, path, 0,
+				     "cannot read the comments: %s",
+				     strerror(-err));
+	}
+	if (err == 0)
+		err = note_rules(baseline, policy, &lines);
+	file_lines_fini(&lines);
+	policy_free(policy);
+	return err;
+}
+
+/*
+ * Parses the entries' texts into baseline->parsed, in chunks that each fit
+ * in one policy text, and links each entry to its rule. Line i of a chunk
+ * is the chunk's entry i, so the rules map back by their line.
+ */
+static int parse_entries(struct baseline *baseline,
+			 struct policy_diagnostics *diagnostics)
+{
+	size_t first = 0;
+	char *chunk = NULL;
+	int err = 0;
+
+	policy_free(baseline->parsed);
+	baseline->parsed = policy_new();
+	chunk = malloc(POLICY_FILE_MAX);
+	if (!baseline->parsed || !chunk) {
+		free(chunk);
+		return -ENOMEM;
+	}
+	while (first < baseline->count && err == 0) {
+		size_t used = 0, next = first, rules_before;
+
+		while (next < baseline->count) {
+			size_t length = strlen(baseline->entries[next].text);
+
+			if (used + length + 1 > POLICY_FILE_MAX)
+				break;
+			memcpy(chunk + used, baseline->entries[next].text,
+			       length);
+			used += length;
+			chunk[used++] = '\n';
+			next++;
+		}
+		if (next == first) {
+			err = report(diagnostics, "<learned rules>", 0,
+				     "a rule is longer than 4 MiB");
+			break;
+		}
+		rules_before = baseline->parsed->rule_count;
+		err = policy_load_text(baseline->parsed, "<learned rules>",
+				       chunk, used, diagnostics);
+		for (size_t i = rules_before;
+		     err == 0 && i < baseline->parsed->rule_count; i++) {
+			const struct policy_rule *rule =
+				&baseline->parsed->rules[i];
+
+			baseline->entries[first + rule->location.line - 1]
+				.rule = rule;
+		}
+		first = next;
+	}
+	free(chunk);
+	for (size_t i = 0; err == 0 && i < baseline->count; i++) {
+		if (!baseline->entries[i].rule)
+			err = report(diagnostics, "<learned rules>",
+				     (unsigned int)i + 1,
+				     "'%s' is not a rule",
+				     baseline->entries[i].text);
+	}
+	return err;
+}
+
+/*
+ * Replaces each entry's text with its rule's written form and merges the
+ * entries that then have the same text.
+ */
+static int canonicalize(struct baseline *baseline,
+			struct policy_diagnostics *diagnostics)
+{
+	struct baseline_entry *old = baseline->entries;
+	size_t count = baseline->count;
+	int err = parse_entries(baseline, diagnostics);
+
+	if (err)
+		return err;
+	string_map_fini(&baseline->index);
+	string_map_init(&baseline->index);
+	baseline->entries = NULL;
+	baseline->count = baseline->capacity = 0;
+	for (size_t i = 0; i < count && err == 0; i++) {
+		char *text = format_written(old[i].rule);
+		size_t index;
+
+		if (!text) {
+			err = -ENOMEM;
+			break;
+		}
+		err = baseline_note(baseline, text, old[i].count,
+				    old[i].example);
+		if (err == 0 &&
+		    string_map_get(&baseline->index, text, &index))
+			baseline->entries[index].rule = old[i].rule;
+		free(text);
+	}
+	free_entries(old, count);
+	return err;
+}
+
+/* The parts of a baseline file, in the order they are written. */
+enum section {
+	SECTION_PROGRAMS,
+	SECTION_MODULES,
+	SECTION_CALLS,
+};
+
+static enum section section_of(const struct policy_rule *rule)
+{
+	switch (rule->event) {
+	case EVENT_EXEC:
+	case EVENT_FILELESS_EXEC:
+		return SECTION_PROGRAMS;
+	case EVENT_MODULE_LOAD:
+		return SECTION_MODULES;
+	default:
+		return SECTION_CALLS;
+	}
+}
+
+/*
+ * Calls are grouped by the file that made them: the caller's, or for a
+ * call without a known caller, the file of the syscall instruction. Calls
+ * from memory without a file form the last group.
+ */
+static const char *group_of(const struct policy_rule *rule)
+{
+	if (section_of(rule) != SECTION_CALLS)
+		return "";
+	if (rule->callers)
+		return rule->callers[0];
+	if (rule->modules)
+		return rule->modules[0];
+	return "";
+}
+
+static int compare_entries(const void *a, const void *b)
+{
+	const struct baseline_entry *left = a, *right = b;
+	enum section left_section = section_of(left->rule);
+	enum section right_section = section_of(right->rule);
+	const char *left_group = group_of(left->rule);
+	const char *right_group = group_of(right->rule);
+	int order;
+
+	if (left_section != right_section)
+		return left_section < right_section ? -1 : 1;
+	/* The group without a file goes last. */
+	if (!left_group[0] != !right_group[0])
+		return left_group[0] ? -1 : 1;
+	order = strcmp(left_group, right_group);
+	return order ? order : strcmp(left->text, right->text);
+}
+
+static int sort_entries(struct baseline *baseline,
+			struct policy_diagnostics *diagnostics)
+{
+	int err = canonicalize(baseline, diagnostics);
+
+	if (err == 0 && baseline->count > 0)
+		qsort(baseline->entries, baseline->count,
+		      sizeof(*baseline->entries), compare_entries);
+	return err;
+}
+
+/* Writes a glob of a group heading as the text it matches. */
+static void put_unescaped(FILE *out, const char *glob)
+{
+	for (; *glob; glob++) {
+		if (*glob == '\\' && glob[1])
+			glob++;
+		fputc(*glob, out);
+	}
+}
+
+static void put_heading(FILE *out, const struct baseline_entry *entry)
+{
+	const char *group = group_of(entry->rule);
+
+	switch (section_of(entry->rule)) {
+	case SECTION_PROGRAMS:
+		fputs("# Programs started\n", out);
+		return;
+	case SECTION_MODULES:
+		fputs("# Modules loaded\n", out);
+		return;
+	case SECTION_CALLS:
+		break;
+	}
+	if (!group[0]) {
+		fputs("# Calls from memory without a file\n", out);
+		return;
+	}
+	fputs("# Calls from ", out);
+	put_unescaped(out, group);
+	fputc('\n', out);
+}
+
+static bool starts_new_group(const struct baseline_entry *entries, size_t i)
+{
+	return i == 0 ||
+	       section_of(entries[i].rule) != section_of(entries[i - 1].rule) ||
+	       strcmp(group_of(entries[i].rule),
+		      group_of(entries[i - 1].rule)) != 0;
+}
+
+static const char *sighting_noun(const struct policy_rule *rule,
+				 unsigned long count)
+{
+	bool one = count == 1;
+
+	switch (rule->event) {
+	case EVENT_EXEC:
+	case EVENT_FILELESS_EXEC:
+		return one ? "start" : "starts";
+	case EVENT_MODULE_LOAD:
+		return one ? "load" : "loads";
+	default:
+		return one ? "call" : "calls";
+	}
+}
+
+/* Whether the token at text starts a matcher group that may start a line. */
+static bool is_break_word(const char *text)
+{
+	static const char *const words[] = {
+		"module", "build-id", "caller", "caller-build-id",
+		"path",	  "file-build-id", "exe", "origin",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+		size_t length = strlen(words[i]);
+
+		if (strncmp(text, words[i], length) == 0 && text[length] == ' ')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Returns the length of the group that starts at text: up to the blank
+ * before the next break word outside a quoted string, or to the end.
+ */
+static size_t group_length(const char *text)
+{
+	bool quoted = false;
+	size_t i;
+
+	for (i = 0; text[i]; i++) {
+		if (quoted && text[i] == '\\' && text[i + 1])
+			i++;
+		else if (text[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && i > 0 && text[i] == ' ' &&
+			 is_break_word(text + i + 1))
+			break;
+	}
+	return i;
+}
+
+/*
+ * Writes a statement, continued with a backslash on the next line before
+ * a matcher group that would make the line longer than LINE_WIDTH. A tab
+ * indents the continued lines and counts 8 columns.
+ */
+static void put_statement(FILE *out, const char *text)
+{
+	size_t column = 0;
+
+	while (*text) {
+		size_t length = group_length(text);
+
+		if (column > 0 && column + length + 2 > LINE_WIDTH) {
+			fputs(" \\\n\t", out);
+			text++; /* the blank is now the line break */
+			length--;
+			column = 8;
+		}
+		fwrite(text, 1, length, out);
+		column += length;
+		text += length;
+	}
+	fputc('\n', out);
+}
+
+static void put_entry(FILE *out, const struct baseline_entry *entry)
+{
+	fprintf(out, "# %lu %s", entry->count,
+		sighting_noun(entry->rule, entry->count));
+	if (entry->example)
+		fprintf(out, ", e.g. %s", entry->example);
+	fputc('\n', out);
+	put_statement(out, entry->text);
+}
+
+static void put_introduction(FILE *out, enum policy_mode mode)
+{
+	fputs("#\n"
+	      "# Each rule allows or logs a call site, module or program that "
+	      "learning\n"
+	      "# saw, under the number of sightings and an example process. "
+	      "`nativemon\n"
+	      "# learn --append` and `nativemon policy merge` add runs, and "
+	      "`nativemon\n"
+	      "# policy diff` compares two baselines.\n",
+	      out);
+	if (mode == POLICY_MODE_UNSET)
+		fputs("# The closing rules raise an alert on everything "
+		      "else.\n",
+		      out);
+	else
+		fputs("# The closing rules deny everything else; in monitor "
+		      "mode they only\n"
+		      "# report it as would-deny.\n",
+		      out);
+}
+
+static void put_closing_rules(FILE *out, enum policy_mode mode)
+{
+	const char *action = mode == POLICY_MODE_UNSET ? "alert" : "deny";
+
+	fputs("\n# Everything above was seen while learning; the rules below "
+	      "match the\n"
+	      "# rest. Module loads that the default policy raises an alert "
+	      "on keep\n"
+	      "# their own rules.\n",
+	      out);
+	for (size_t i = 0; i < ARRAY_SIZE(closing_rules); i++) {
+		const struct closing_rule *rule = &closing_rules[i];
+
+		fprintf(out, "%s %s", action, rule->head);
+		if (rule->technique[0])
+			fprintf(out, " technique %s", rule->technique);
+		fprintf(out, " id %s \\\n\tname \"%s\"\n", rule->id,
+			rule->name);
+	}
+}
+
+int baseline_write(struct baseline *baseline, const char *const *header,
+		   FILE *out, struct policy_diagnostics *diagnostics)
+{
+	int err = sort_entries(baseline, diagnostics);
+
+	if (err)
+		return err;
+	for (size_t i = 0; header && header[i]; i++)
+		fprintf(out, "# %s\n", header[i]);
+	put_introduction(out, baseline->mode);
+	if (baseline->mode != POLICY_MODE_UNSET)
+		fprintf(out, "\nmode %s\n", policy_mode_name(baseline->mode));
+	for (size_t i = 0; i < baseline->count; i++) {
+		if (starts_new_group(baseline->entries, i)) {
+			fputc('\n', out);
+			put_heading(out, &baseline->entries[i]);
+		}
+		put_entry(out, &baseline->entries[i]);
+	}
+	put_closing_rules(out, baseline->mode);
+	return ferror(out) ? -EIO : 0;
+}
+
+static void put_change(FILE *out, char sign, const struct baseline_entry *entry,
+		       const struct baseline_entry **last_heading)
+{
+	if (!*last_heading ||
+	    section_of((*last_heading)->rule) != section_of(entry->rule) ||
+	    strcmp(group_of((*last_heading)->rule), group_of(entry->rule))) {
+		put_heading(out, entry);
+		*last_heading = entry;
+	}
+	fprintf(out, "%c%s\n", sign, entry->text);
+}
+
+static long diff_modes(const struct baseline *old, const struct baseline *new,
+		       FILE *out)
+{
+	if (old->mode == new->mode)
+		return 0;
+	if (old->mode != POLICY_MODE_UNSET)
+		fprintf(out, "-mode %s\n", policy_mode_name(old->mode));
+	if (new->mode != POLICY_MODE_UNSET)
+		fprintf(out, "+mode %s\n", policy_mode_name(new->mode));
+	return 1;
+}
+
+long baseline_diff(struct baseline *old, struct baseline *new, FILE *out,
+		   struct policy_diagnostics *diagnostics)
+{
+	const struct baseline_entry *last_heading = NULL;
+	size_t i = 0, j = 0;
+	long changes;
+	int err = sort_entries(old, diagnostics);
+
+	if (err == 0)
+		err = sort_entries(new, diagnostics);
+	if (err)
+		return err;
+	changes = diff_modes(old, new, out);
+	while (i < old->count || j < new->count) {
+		int order;
+
+		if (i == old->count)
+			order = 1;
+		else if (j == new->count)
+			order = -1;
+		else
+			order = compare_entries(&old->entries[i],
+						&new->entries[j]);
+		if (order == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		if (order < 0)
+			put_change(out, '-', &old->entries[i++], &last_heading);
+		else
+			put_change(out, '+', &new->entries[j++], &last_heading);
+		changes++;
+	}
+	return ferror(out) ? -EIO : changes;
+}

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Learning: each finding becomes the narrowest rule that the policy
+ * language can write for it. A call site is the file and offset of the
+ * syscall instruction with its build-id, plus the caller frame's file,
+ * offset and build-id, so a rebuilt binary or a new caller is a new site.
+ * Code in memory without a file has no stable address, so its calls are
+ * pinned to the kind of memory and the executable instead.
+ */
+#include "learn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "run.h"
+#include "target.h"
+
+/* Bytes of a command line shown as the example of a rule. */
+#define EXAMPLE_MAX 120
+
+/* Room for a path with every byte escaped. */
+#define GLOB_MAX (2 * TARGET_PATH_MAX + 1)
+
+/* A rule under construction, with room for its one-member lists. */
+struct learned_rule {
+	struct policy_rule rule;
+	char *syscalls[2], *modules[2], *callers[2], *paths[2], *exes[2];
+	uint64_t offset, caller_offset;
+	char module[GLOB_MAX], caller[GLOB_MAX], path[GLOB_MAX], exe[GLOB_MAX];
+};
+
+/*
+ * Writes text as a glob that matches only itself. A line break cannot
+ * appear in a policy file, so it becomes '?', which matches any one byte.
+ * NOTE: a path with a line break is therefore matched a little wider.
+ */
+static char *to_glob(const char *text, char *buffer)
+{
+	policy_glob_escape(text, buffer, GLOB_MAX);
+	for (char *at = buffer; *at; at++) {
+		if (*at == '\n' || *at == '\r')
+			*at = '?';
+	}
+	return buffer;
+}
+
+static void set_list(char *list[2], char *value)
+{
+	list[0] = value;
+	list[1] = NULL;
+}
+
+static void add_exe(struct learned_rule *learned,
+		    const struct policy_facts *facts)
+{
+	if (facts->exe && !learned->rule.exes) {
+		set_list(learned->exes, to_glob(facts->exe, learned->exe));
+		learned->rule.exes = learned->exes;
+	}
+}
+
+static void add_syscall(struct learned_rule *learned,
+			const struct policy_facts *facts)
+{
+	/* The name is checked against libseccomp's tables, so it is a word. */
+	if (facts->syscall) {
+		set_list(learned->syscalls, (char *)facts->syscall);
+		learned->rule.syscalls = learned->syscalls;
+	}
+	if (facts->abi != ABI_X86_64)
+		learned->rule.abis = ABI_BIT(facts->abi);
+}
+
+/*
+ * Pins the rule to the syscall instruction: its file, offset and build-id,
+ * or for memory without a file, the kind of memory and the executable.
+ */
+static void add_site(struct learned_rule *learned,
+		     const struct policy_facts *facts)
+{
+	struct policy_rule *rule = &learned->rule;
+
+	if (!facts->module || !facts->offset_known) {
+		rule->origins = ORIGIN_BIT(facts->origin);
+		add_exe(learned, facts);
+		return;
+	}
+	set_list(learned->modules, to_glob(facts->module, learned->module));
+	rule->modules = learned->modules;
+	learned->offset = facts->offset;
+	rule->offsets.values = &learned->offset;
+	rule->offsets.count = 1;
+	rule->build_id = (char *)facts->build_id;
+}
+
+/* Pins the rule to the caller frame, or to the executable without one. */
+static void add_caller(struct learned_rule *learned,
+		       const struct policy_facts *facts)
+{
+	struct policy_rule *rule = &learned->rule;
+
+	if (!facts->caller) {
+		add_exe(learned, facts);
+		return;
+	}
+	set_list(learned->callers, to_glob(facts->caller, learned->caller));
+	rule->callers = learned->callers;
+	if (facts->caller_offset_known) {
+		learned->caller_offset = facts->caller_offset;
+		rule->caller_offsets.values = &learned->caller_offset;
+		rule->caller_offsets.count = 1;
+	}
+	rule->caller_build_id = (char *)facts->caller_build_id;
+}
+
+/* Pins the rule to the file loaded or executed. */
+static void add_file(struct learned_rule *learned,
+		     const struct policy_facts *facts)
+{
+	struct policy_rule *rule = &learned->rule;
+
+	if (facts->path) {
+		set_list(learned->paths, to_glob(facts->path, learned->path));
+		rule->paths = learned->paths;
+	} else {
+		rule->path_unknown = POLICY_YES;
+	}
+	rule->file_build_id = (char *)facts->file_build_id;
+	if (facts->file_kind != ORIGIN_LIBRARY)
+		rule->file_kinds = ORIGIN_BIT(facts->file_kind);
+}
+
+static void build_rule(struct learned_rule *learned,
+		       const struct policy_facts *facts,
+		       enum policy_action action)
+{
+	struct policy_rule *rule = &learned->rule;
+
+	memset(rule, 0, sizeof(*rule));
+	rule->action = action;
+	rule->event = facts->event;
+	switch (facts->event) {
+	case EVENT_NATIVE_API:
+		add_syscall(learned, facts);
+		add_site(learned, facts);
+		add_caller(learned, facts);
+		break;
+	case EVENT_DIRECT_SYSCALL:
+	case EVENT_NON_NATIVE_ABI:
+		add_syscall(learned, facts);
+		add_site(learned, facts);
+		break;
+	case EVENT_UNBACKED_CALLER:
+	case EVENT_STACK_PIVOT:
+		/* The memory behind these has no stable address. */
+		add_syscall(learned, facts);
+		add_site(learned, facts);
+		add_exe(learned, facts);
+		break;
+	case EVENT_MODULE_LOAD:
+		add_file(learned, facts);
+		rule->load_sources = 1u << facts->load_source;
+		break;
+	case EVENT_FILELESS_EXEC:
+		add_file(learned, facts);
+		add_exe(learned, facts);
+		break;
+	case EVENT_EXEC:
+	default:
+		add_file(learned, facts);
+		break;
+	}
+}
+
+/*
+ * Describes the process by its command line, with bytes outside printable
+ * ASCII escaped as \xNN so that the comment stays one line of text.
+ */
+static void describe_process(struct process *process,
+			     const struct target_args *args, char *out,
+			     size_t size)
+{
+	size_t length = 0, used = 0;
+	const char *cmdline;
+
+	if (args && args->length > 0) {
+		cmdline = args->bytes;
+		length = args->length;
+	} else {
+		cmdline = process_cmdline(process, &length);
+	}
+	if (!cmdline || length == 0) {
+		cmdline = process->exe_path ? process->exe_path : "?";
+		length = strlen(cmdline);
+	}
+	for (size_t i = 0; i < length && used + 5 < size; i++) {
+		unsigned char byte = (unsigned char)cmdline[i];
+
+		if (used >= EXAMPLE_MAX) {
+			memcpy(out + used, "...", 3);
+			used += 3;
+			break;
+		}
+		if (byte == '\0' && i + 1 < length)
+			out[used++] = ' ';
+		else if (byte >= 0x20 && byte < 0x7f)
+			out[used++] = (char)byte;
+		else if (byte != '\0')
+			used += (size_t)snprintf(out + used, size - used,
+						 "\\x%02x", byte);
+	}
+	/* A trailing blank would not survive an edit in most editors. */
+	while (used > 0 && out[used - 1] == ' ')
+		used--;
+	out[used] = '\0';
+}
+
+void learn_note(struct baseline *baseline, const struct policy_facts *facts,
+		const struct policy_rule *rule, struct process *process,
+		const struct target_args *args)
+{
+	static struct learned_rule learned;
+	enum policy_action action = POLICY_ALLOW;
+	char example[EXAMPLE_MAX + 8];
+	char stack_text[1024], *text = stack_text;
+	int length;
+
+	if (rule && rule->action != POLICY_ALLOW)
+		action = POLICY_LOG;
+	build_rule(&learned, facts, action);
+	length = policy_rule_format(&learned.rule, stack_text,
+				    sizeof(stack_text));
+	if (length < 0)
+		return;
+	if ((size_t)length >= sizeof(stack_text)) {
+		text = malloc((size_t)length + 1);
+		if (!text)
+			goto fail;
+		policy_rule_format(&learned.rule, text, (size_t)length + 1);
+	}
+	describe_process(process, args, example, sizeof(example));
+	if (baseline_note(baseline, text, 1, example) < 0)
+		goto fail;
+	if (text != stack_text)
+		free(text);
+	return;
+
+fail:
+	if (text != stack_text)
+		free(text);
+	log_warn_errno(ENOMEM, "cannot note a finding in the baseline; it "
+			       "will be missing from the file");
+}
+
+/* Joins the command's arguments for the baseline's first comment. */
+static void describe_command(char **argv, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; argv[i] && used + 1 < size; i++) {
+		int written = snprintf(out + used, size - used, "%s%s",
+				       i ? " " : "", argv[i]);
+
+		if (written < 0)
+			break;
+		used += (size_t)written;
+	}
+	for (char *at = out; *at; at++) {
+		if ((unsigned char)*at < 0x20 || *at == 0x7f)
+			*at = '?';
+	}
+}
+
+static void print_diagnostics(const struct policy_diagnostics *diagnostics)
+{
+	for (size_t i = 0; i < diagnostics->count; i++) {
+		const struct policy_diagnostic *item = &diagnostics->items[i];
+
+		if (item->line == 0)
+			log_plain("%s: %s", item->file, item->message);
+		else
+			log_plain("%s:%u: %s", item->file, item->line,
+				  item->message);
+	}
+}
+
+/*
+ * The baseline goes to a new file next to the output, renamed over it
+ * once written, so that a failed write leaves the old file whole. It is
+ * created before the command runs, so that an output nobody can write
+ * fails at once and not after a long learning run.
+ */
+struct output {
+	const char *path;
+	char *temporary; /* NULL for stdout */
+	FILE *file;
+};
+
+static int open_output(struct output *output, const char *path)
+{
+	int fd, err;
+
+	memset(output, 0, sizeof(*output));
+	output->path = path;
+	if (strcmp(path, "-") == 0) {
+		output->file = stdout;
+		return 0;
+	}
+	if (asprintf(&output->temporary, "%s.XXXXXX", path) < 0)
+		return -ENOMEM;
+	fd = mkostemp(output->temporary, O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	output->file = fdopen(fd, "w");
+	if (output->file && fchmod(fd, 0644) == 0)
+		return 0;
+	unlink(output->temporary);
+	if (!output->file)
+		close(fd);
+fail:
+	err = -errno;
+	free(output->temporary);
+	output->temporary = NULL;
+	if (output->file)
+		fclose(output->file);
+	output->file = NULL;
+	return err;
+}
+
+/* Puts the written file in place when keep is set, else removes it. */
+static int close_output(struct output *output, bool keep)
+{
+	int err = 0;
+
+	if (!output->temporary)
+		return fflush(stdout) == 0 ? 0 : -errno;
+	if (fclose(output->file) != 0)
+		err = -errno;
+	if (keep && err == 0 && rename(output->temporary, output->path) < 0)
+		err = -errno;
+	if (!keep || err)
+		unlink(output->temporary);
+	free(output->temporary);
+	output->temporary = NULL;
+	return err;
+}
+
+static int load_previous(struct baseline *baseline, const char *path)
+{
+	struct policy_diagnostics diagnostics;
+	int err;
+
+	policy_diagnostics_init(&diagnostics);
+	err = baseline_load_file(baseline, path, &diagnostics);
+	print_diagnostics(&diagnostics);
+	policy_diagnostics_fini(&diagnostics);
+	if (err == -ENOMEM)
+		log_error_errno(ENOMEM, "cannot load the baseline '%s'", path);
+	else if (err)
+		log_error("cannot append to '%s': it is not a valid baseline; "
+			  "fix the lines above or learn into a new file",
+			  path);
+	return err;
+}
+
+static int write_baseline(struct baseline *baseline,
+			  const struct learn_options *options,
+			  struct output *output)
+{
+	struct policy_diagnostics diagnostics;
+	char command[1024], heading[1200];
+	const char *header[] = { heading, NULL };
+	int err, closed;
+
+	describe_command(options->argv, command, sizeof(command));
+	snprintf(heading, sizeof(heading),
+		 "Baseline of `%s`%s, written by nativemon learn.", command,
+		 options->append ? " and earlier runs" : "");
+	policy_diagnostics_init(&diagnostics);
+	err = baseline_write(baseline, header, output->file, &diagnostics);
+	print_diagnostics(&diagnostics);
+	policy_diagnostics_fini(&diagnostics);
+	closed = close_output(output, err == 0);
+	return err ? err : closed;
+}
+
+int learn_command(const struct learn_options *options)
+{
+	struct run_options run = { 0 };
+	struct baseline *baseline = baseline_new();
+	struct output output;
+	int status, err;
+
+	if (!baseline) {
+		log_error_errno(ENOMEM, "cannot start learning");
+		return RUN_EXIT_FAILURE;
+	}
+	if (options->append && strcmp(options->output, "-") != 0 &&
+	    access(options->output, F_OK) == 0 &&
+	    load_previous(baseline, options->output) < 0) {
+		baseline_free(baseline);
+		return RUN_EXIT_USAGE;
+	}
+	if (options->mode != POLICY_MODE_UNSET)
+		baseline_set_mode(baseline, options->mode);
+	err = open_output(&output, options->output);
+	if (err) {
+		log_error_errno(-err, "cannot create a file next to '%s' for "
+				      "the baseline; choose a writable place "
+				      "with -o",
+				options->output);
+		baseline_free(baseline);
+		return RUN_EXIT_FAILURE;
+	}
+
+	run.policy = options->policy;
+	run.log_path = options->log_path;
+	run.quiet = true;
+	run.no_preload = options->no_preload;
+	run.argv = options->argv;
+	run.learning = baseline;
+	status = run_command(&run);
+
+	err = write_baseline(baseline, options, &output);
+	if (err) {
+		log_error_errno(-err, "cannot write the baseline to '%s'",
+				options->output);
+		status = RUN_EXIT_FAILURE;
+	} else if (output.file != stdout) {
+		log_info("wrote %zu rules to '%s'",
+			 baseline_rule_count(baseline), options->output);
+	}
+	baseline_free(baseline);
+	return status;
+}
