@@ -37,7 +37,10 @@ struct baseline {
 	struct policy *parsed; /* the entries' rules, see parse_entries() */
 };
 
-/* The rules that end a baseline, after the rules of what was seen. */
+/*
+ * The rules that end a baseline, after the rules of what was seen. A head
+ * that does not fit on one line carries its own line breaks.
+ */
 struct closing_rule {
 	const char *id;
 	const char *head; /* the event and its matchers */
@@ -54,8 +57,9 @@ static const struct closing_rule closing_rules[] = {
 	{ "baseline-call", "native-api", "T1106",
 	  "Watched syscall from a call site outside the baseline" },
 	{ "baseline-module",
-	  "module-load file library source loader,dlopen,dlmopen,unknown "
-	  "writable-dir no path-known yes",
+	  "module-load file library \\\n"
+	  "\tsource loader,dlopen,dlmopen,unknown \\\n"
+	  "\twritable-dir no path-known yes",
 	  "T1129", "Module load outside the baseline" },
 	{ "baseline-exec", "exec", "", "Program start outside the baseline" },
 };
@@ -317,20 +321,45 @@ static int check_mode(struct baseline *baseline, const struct policy *policy,
 	return 0;
 }
 
-/* Rejects what a baseline cannot hold, each at its line. */
+/*
+ * Returns the line of the first include statement in lines, or 0 when none
+ * starts a line.
+ * NOTE: this reads lines, not statements, so it misses an include that
+ * follows a continued line.
+ */
+static unsigned int find_include_line(const struct file_lines *lines)
+{
+	for (size_t i = 0; i < lines->count; i++) {
+		const char *text = lines->lines[i] + strspn(lines->lines[i],
+							    " \t");
+
+		if (strncmp(text, "include", 7) == 0 &&
+		    (text[7] == ' ' || text[7] == '\t' || text[7] == '"'))
+			return (unsigned int)(i + 1);
+	}
+	return 0;
+}
+
+/*
+ * Rejects what a baseline cannot hold, each at its line. The statements of
+ * an included file are reported at their own file's lines.
+ */
 static int check_contents(const struct policy *policy, const char *path,
+			  const struct file_lines *lines,
 			  struct policy_diagnostics *diagnostics)
 {
 	char text[512];
 	int err = 0;
 
 	if (policy->file_count > 1)
-		err = report(diagnostics, path, 0,
-			     "a baseline cannot include other files; load "
-			     "them with another --policy");
+		err = report(diagnostics, path, find_include_line(lines),
+			     "a baseline cannot include other files, but it "
+			     "includes '%s'; load that file with another "
+			     "--policy",
+			     policy->files[1]);
 	for (size_t i = 0; i < policy->watch_count && err != -ENOMEM; i++) {
 		policy_watch_format(&policy->watches[i], text, sizeof(text));
-		err = report(diagnostics, path,
+		err = report(diagnostics, policy->watches[i].location.file,
 			     policy->watches[i].location.line,
 			     "a baseline holds no watch statements; move '%s' "
 			     "to a policy file of its own and load both with "
@@ -343,7 +372,8 @@ static int check_contents(const struct policy *policy, const char *path,
 		if (rule->action <= POLICY_LOG || is_closing_rule(rule))
 			continue;
 		policy_rule_format_written(rule, text, sizeof(text));
-		err = report(diagnostics, path, rule->location.line,
+		err = report(diagnostics, rule->location.file,
+			     rule->location.line,
 			     "a baseline holds only allow and log rules before "
 			     "its closing '%s' rules; move '%s' to a policy "
 			     "file of its own and load both with --policy",
@@ -386,10 +416,6 @@ int baseline_load_file(struct baseline *baseline, const char *path,
 	if (!policy)
 		return -ENOMEM;
 	err = policy_load_file(policy, path, diagnostics);
-	if (err == 0)
-		err = check_contents(policy, path, diagnostics);
-	if (err == 0)
-		err = check_mode(baseline, policy, path, diagnostics);
 	if (err == 0) {
 		err = read_lines(path, &lines);
 		if (err && err != -ENOMEM)
@@ -398,22 +424,106 @@ int baseline_load_file(struct baseline *baseline, const char *path,
 				     strerror(-err));
 	}
 	if (err == 0)
+		err = check_contents(policy, path, &lines, diagnostics);
+	if (err == 0)
+		err = check_mode(baseline, policy, path, diagnostics);
+	if (err == 0)
 		err = note_rules(baseline, policy, &lines);
 	file_lines_fini(&lines);
 	policy_free(policy);
 	return err;
 }
 
+/* The name of the text that noted rules are parsed as, in diagnostics. */
+#define LEARNED_NAME "<learned rules>"
+
+/*
+ * Copies the entries from first on into chunk, one line each, while they
+ * fit in one policy text. Returns the index of the first entry left out.
+ */
+static size_t fill_chunk(const struct baseline *baseline, size_t first,
+			 char *chunk, size_t *used)
+{
+	size_t next = first;
+
+	*used = 0;
+	for (; next < baseline->count; next++) {
+		size_t length = strlen(baseline->entries[next].text);
+
+		if (*used + length + 1 > POLICY_FILE_MAX)
+			break;
+		memcpy(chunk + *used, baseline->entries[next].text, length);
+		*used += length;
+		chunk[(*used)++] = '\n';
+	}
+	return next;
+}
+
+/*
+ * Records in links the entry that each rule parsed from the chunk of
+ * entries [first, next) came from, or SIZE_MAX for a rule of another file
+ * (which an include statement loaded) or of a line outside the chunk.
+ */
+static int link_chunk(const struct policy *parsed, size_t rules_before,
+		      size_t first, size_t next, size_t **links)
+{
+	size_t room = parsed->rule_count ? parsed->rule_count : 1;
+	size_t *grown = reallocarray(*links, room, sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	*links = grown;
+	for (size_t i = rules_before; i < parsed->rule_count; i++) {
+		const struct policy_location *at = &parsed->rules[i].location;
+
+		grown[i] = SIZE_MAX;
+		if (strcmp(at->file, LEARNED_NAME) == 0 && at->line >= 1 &&
+		    at->line <= next - first)
+			grown[i] = first + at->line - 1;
+	}
+	return 0;
+}
+
+/* Rejects entries without a rule, and rules a baseline cannot hold. */
+static int check_entries(const struct baseline *baseline,
+			 struct policy_diagnostics *diagnostics)
+{
+	char shown[SHOWN_MAX];
+	int err = 0;
+
+	for (size_t i = 0; i < baseline->count && err != -ENOMEM; i++) {
+		const struct baseline_entry *entry = &baseline->entries[i];
+
+		if (!entry->rule)
+			err = report(diagnostics, LEARNED_NAME,
+				     (unsigned int)i + 1,
+				     "'%s' is not one rule on one line",
+				     show_value(shown, entry->text));
+		else if (entry->rule->action > POLICY_LOG ||
+			 is_closing_rule(entry->rule))
+			err = report(diagnostics, LEARNED_NAME,
+				     (unsigned int)i + 1,
+				     "'%s' cannot be noted; a baseline holds "
+				     "only allow and log rules whose id does "
+				     "not start with '%s'",
+				     show_value(shown, entry->text),
+				     BASELINE_ID_PREFIX);
+	}
+	return err;
+}
+
 /*
  * Parses the entries' texts into baseline->parsed, in chunks that each fit
  * in one policy text, and links each entry to its rule. Line i of a chunk
- * is the chunk's entry i, so the rules map back by their line.
+ * is the chunk's entry i, so the rules map back by their line. The links
+ * are set only after the last chunk, because each chunk's rules may move
+ * the rules array.
  */
 static int parse_entries(struct baseline *baseline,
 			 struct policy_diagnostics *diagnostics)
 {
-	size_t first = 0;
-	char *chunk = NULL;
+	size_t first = 0, *links = NULL;
+	char *chunk;
 	int err = 0;
 
 	policy_free(baseline->parsed);
@@ -423,47 +533,39 @@ static int parse_entries(struct baseline *baseline,
 		free(chunk);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < baseline->count; i++) {
+		baseline->entries[i].rule = NULL;
+		/* A line break would shift the lines of the entries after. */
+		if (strpbrk(baseline->entries[i].text, "\r\n"))
+			err = report(diagnostics, LEARNED_NAME,
+				     (unsigned int)i + 1,
+				     "a noted rule contains a line break; note "
+				     "each rule as one line");
+	}
 	while (first < baseline->count && err == 0) {
-		size_t used = 0, next = first, rules_before;
+		size_t used, rules_before = baseline->parsed->rule_count;
+		size_t next = fill_chunk(baseline, first, chunk, &used);
 
-		while (next < baseline->count) {
-			size_t length = strlen(baseline->entries[next].text);
-
-			if (used + length + 1 > POLICY_FILE_MAX)
-				break;
-			memcpy(chunk + used, baseline->entries[next].text,
-			       length);
-			used += length;
-			chunk[used++] = '\n';
-			next++;
-		}
 		if (next == first) {
-			err = report(diagnostics, "<learned rules>", 0,
+			err = report(diagnostics, LEARNED_NAME, 0,
 				     "a rule is longer than 4 MiB");
 			break;
 		}
-		rules_before = baseline->parsed->rule_count;
-		err = policy_load_text(baseline->parsed, "<learned rules>",
-				       chunk, used, diagnostics);
-		for (size_t i = rules_before;
-		     err == 0 && i < baseline->parsed->rule_count; i++) {
-			const struct policy_rule *rule =
-				&baseline->parsed->rules[i];
-
-			baseline->entries[first + rule->location.line - 1]
-				.rule = rule;
-		}
+		err = policy_load_text(baseline->parsed, LEARNED_NAME, chunk,
+				       used, diagnostics);
+		if (err == 0)
+			err = link_chunk(baseline->parsed, rules_before, first,
+					 next, &links);
 		first = next;
 	}
 	free(chunk);
-	for (size_t i = 0; err == 0 && i < baseline->count; i++) {
-		if (!baseline->entries[i].rule)
-			err = report(diagnostics, "<learned rules>",
-				     (unsigned int)i + 1,
-				     "'%s' is not a rule",
-				     baseline->entries[i].text);
+	for (size_t i = 0; err == 0 && i < baseline->parsed->rule_count; i++) {
+		if (links[i] != SIZE_MAX)
+			baseline->entries[links[i]].rule =
+				&baseline->parsed->rules[i];
 	}
-	return err;
+	free(links);
+	return err ? err : check_entries(baseline, diagnostics);
 }
 
 /*
@@ -556,15 +658,31 @@ static int compare_entries(const void *a, const void *b)
 	return order ? order : strcmp(left->text, right->text);
 }
 
+/* Points the index at the entries' places after they moved. */
+static int reindex(struct baseline *baseline)
+{
+	string_map_fini(&baseline->index);
+	string_map_init(&baseline->index);
+	for (size_t i = 0; i < baseline->count; i++) {
+		int err = string_map_put(&baseline->index,
+					 baseline->entries[i].text, i);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int sort_entries(struct baseline *baseline,
 			struct policy_diagnostics *diagnostics)
 {
 	int err = canonicalize(baseline, diagnostics);
 
-	if (err == 0 && baseline->count > 0)
-		qsort(baseline->entries, baseline->count,
-		      sizeof(*baseline->entries), compare_entries);
-	return err;
+	if (err || baseline->count == 0)
+		return err;
+	qsort(baseline->entries, baseline->count, sizeof(*baseline->entries),
+	      compare_entries);
+	return reindex(baseline);
 }
 
 /* Writes a glob of a group heading as the text it matches. */
@@ -653,7 +771,9 @@ static size_t group_length(const char *text)
 	for (i = 0; text[i]; i++) {
 		if (quoted && text[i] == '\\' && text[i + 1])
 			i++;
-		else if (text[i] == '"')
+		else if (text[i] == '"' &&
+			 (quoted || i == 0 || text[i - 1] == ' '))
+			/* As for the lexer, a quote inside a word is text. */
 			quoted = !quoted;
 		else if (!quoted && i > 0 && text[i] == ' ' &&
 			 is_break_word(text + i + 1))
@@ -687,12 +807,30 @@ static void put_statement(FILE *out, const char *text)
 	fputc('\n', out);
 }
 
+/*
+ * Writes an example with control bytes as \xNN, so that a line break in it
+ * cannot end the comment and start a statement.
+ */
+static void put_example(FILE *out, const char *example)
+{
+	for (; *example; example++) {
+		unsigned char byte = (unsigned char)*example;
+
+		if (byte < 0x20 || byte == 0x7f)
+			fprintf(out, "\\x%02x", byte);
+		else
+			fputc(byte, out);
+	}
+}
+
 static void put_entry(FILE *out, const struct baseline_entry *entry)
 {
 	fprintf(out, "# %lu %s", entry->count,
 		sighting_noun(entry->rule, entry->count));
-	if (entry->example)
-		fprintf(out, ", e.g. %s", entry->example);
+	if (entry->example) {
+		fputs(", e.g. ", out);
+		put_example(out, entry->example);
+	}
 	fputc('\n', out);
 	put_statement(out, entry->text);
 }

@@ -58,8 +58,8 @@ int baseline_load_file(struct baseline *baseline, const char *path,
 /*
  * Writes the baseline as a policy file to out, starting with the lines of
  * header (NULL-terminated, may be NULL) as comments. Returns 0, -EINVAL
- * after adding diagnostics when a noted rule is not valid, -ENOMEM, or
- * -EIO when out failed.
+ * after adding diagnostics when a noted text is not one allow or log rule
+ * on one line, -ENOMEM, or -EIO when out failed.
  */
 int baseline_write(struct baseline *baseline, const char *const *header,
 		   FILE *out, struct policy_diagnostics *diagnostics);
@@ -67,8 +67,10 @@ int baseline_write(struct baseline *baseline, const char *const *header,
 /*
  * Writes the rules and the mode that new adds to old with a leading '+',
  * and those it no longer has with a leading '-', grouped as
- * baseline_write() groups them. Returns the number of such lines, -EINVAL
- * after adding diagnostics, -ENOMEM, or -EIO when out failed.
+ * baseline_write() groups them. Returns the number of changes (one for
+ * each rule added or removed, and one for a changed mode, which may take
+ * two lines), -EINVAL after adding diagnostics, -ENOMEM, or -EIO when out
+ * failed.
  */
 long baseline_diff(struct baseline *old, struct baseline *new, FILE *out,
 		   struct policy_diagnostics *diagnostics);
