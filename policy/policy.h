@@ -293,6 +293,17 @@ const struct policy_rule *policy_match(const struct policy *policy,
 bool policy_rule_matches(const struct policy_rule *rule,
 			 const struct policy_facts *facts);
 
+/*
+ * Returns true if the watch set routes the native (x86-64) syscall nr with
+ * arguments args to the supervisor: some watch of nr has a condition that
+ * args meet, compared as the seccomp filter compares them (64 bits,
+ * unsigned). It does not count the preload shim's prctl reports, which
+ * the filter routes as well, nor the i386 and x32 calls that always reach
+ * the supervisor.
+ */
+bool policy_watch_set_covers(const struct policy *policy, int nr,
+			     const uint64_t args[6]);
+
 /* Returns the mode, enforce when no file set one. */
 enum policy_mode policy_effective_mode(const struct policy *policy);
 

@@ -479,3 +479,42 @@ int parse_watch(struct parser *parser, const struct token *tokens, size_t count)
 	free_list(syscalls);
 	return err;
 }
+
+static bool is_condition_true(const struct policy_watch *watch, uint64_t arg)
+{
+	switch (watch->compare) {
+	case POLICY_ALWAYS:
+		return true;
+	case POLICY_MASK_ANY:
+		return (arg & watch->mask) != 0;
+	case POLICY_MASK_EQ:
+		return (arg & watch->mask) == watch->value;
+	case POLICY_EQ:
+		return arg == watch->value;
+	case POLICY_NE:
+		return arg != watch->value;
+	case POLICY_LT:
+		return arg < watch->value;
+	case POLICY_LE:
+		return arg <= watch->value;
+	case POLICY_GT:
+		return arg > watch->value;
+	case POLICY_GE:
+		return arg >= watch->value;
+	}
+	return false;
+}
+
+bool policy_watch_set_covers(const struct policy *policy, int nr,
+			     const uint64_t args[6])
+{
+	for (size_t i = 0; i < policy->watch_count; i++) {
+		const struct policy_watch *watch = &policy->watches[i];
+
+		if (watch->nr != nr || watch->arg > 5)
+			continue;
+		if (is_condition_true(watch, args[watch->arg]))
+			return true;
+	}
+	return false;
+}

@@ -4,6 +4,8 @@
  * and its bad-architecture action is set to notify. i386 syscalls (int 0x80)
  * and x32 syscalls (numbers with bit 30 set, which libseccomp's x86-64
  * program sends to that action) therefore always reach the supervisor.
+ * filter_build_all() routes every syscall there instead, for the full
+ * profile of `nativemon learn --all-syscalls`.
  */
 #include "filter.h"
 
@@ -150,6 +152,36 @@ fail:
 	return err;
 }
 
+static int build_all_context(const struct filter_exemption *exemptions,
+			     size_t count, scmp_filter_ctx *out)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
+	if (err < 0)
+		goto fail;
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (err < 0)
+		goto fail;
+	for (size_t i = 0; i < count; i++) {
+		const struct filter_exemption *exemption = &exemptions[i];
+
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, exemption->nr, 1,
+				       SCMP_CMP(exemption->arg, SCMP_CMP_EQ,
+						exemption->value));
+		if (err < 0)
+			goto fail;
+	}
+	*out = ctx;
+	return 0;
+fail:
+	seccomp_release(ctx);
+	return err;
+}
+
 static int export_program(scmp_filter_ctx ctx, struct filter_program *program)
 {
 	int fd = memfd_create("nativemon-bpf", MFD_CLOEXEC);
@@ -196,6 +228,25 @@ int filter_build(const struct policy *policy, struct filter_program *program,
 	seccomp_release(ctx);
 	if (err < 0)
 		filter_program_fini(program);
+	return err;
+}
+
+int filter_build_all(const struct filter_exemption *exemptions, size_t count,
+		     struct filter_program *program)
+{
+	scmp_filter_ctx ctx;
+	int err;
+
+	memset(program, 0, sizeof(*program));
+	err = build_all_context(exemptions, count, &ctx);
+	if (err < 0)
+		return err;
+	err = export_program(ctx, program);
+	seccomp_release(ctx);
+	if (err < 0)
+		filter_program_fini(program);
+	else
+		program->notifies_all = true;
 	return err;
 }
 

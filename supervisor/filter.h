@@ -9,11 +9,21 @@
 
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "policy/policy.h"
 
 struct filter_program {
 	struct sock_fprog fprog;
+	bool notifies_all; /* built by filter_build_all() */
+};
+
+/* A native syscall that runs unnotified when argument arg equals value. */
+struct filter_exemption {
+	int nr;
+	unsigned int arg; /* 0-5, as in seccomp_data.args */
+	uint64_t value;
 };
 
 /*
@@ -25,6 +35,14 @@ struct filter_program {
  */
 int filter_build(const struct policy *policy, struct filter_program *program,
 		 const struct policy_watch **bad_watch);
+
+/*
+ * Builds a BPF program that returns SECCOMP_RET_USER_NOTIF for every
+ * syscall of every ABI, apart from the native calls that match one of the
+ * count exemptions, which are allowed. Returns 0 or a negative errno.
+ */
+int filter_build_all(const struct filter_exemption *exemptions, size_t count,
+		     struct filter_program *program);
 
 /*
  * Writes the filter that filter_build() would make to fd as libseccomp's

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +107,24 @@ static void exec_command(char *const argv[])
 			    : LAUNCH_EXIT_CANNOT_EXECUTE);
 }
 
+/*
+ * The calls that run_child() makes between installing the filter and
+ * reading the supervisor's acknowledgement. A filter that notifies on
+ * every syscall must let them run, because no process could respond to
+ * their notifications before the listener has reached the supervisor: the
+ * child and the supervisor waiting for its hand-off would both block
+ * forever. Each entry fixes one argument, so the command's own calls of
+ * these syscalls stay notified unless they match: a read of one byte, a
+ * sendmsg with flags MSG_NOSIGNAL alone, or exit_group(125).
+ */
+const struct filter_exemption launch_exemptions[] = {
+	{ SYS_sendmsg, 2, MSG_NOSIGNAL },		/* send_hand_off() */
+	{ SYS_read, 2, 1 },				/* the one-byte ack */
+	{ SYS_exit_group, 0, LAUNCH_EXIT_SETUP_FAILED }, /* a failed setup */
+};
+const size_t launch_exemption_count =
+	sizeof(launch_exemptions) / sizeof(launch_exemptions[0]);
+
 /* Runs in the child; never returns. */
 static void run_child(int socket, char *const argv[],
 		      const struct filter_program *program, bool no_new_privs,
@@ -124,13 +143,27 @@ static void run_child(int socket, char *const argv[],
 		if (listener < 0)
 			message.error = -listener;
 	}
-	/* From here on: only sendmsg, close, read and exec. */
+	/*
+	 * Until the acknowledgement: only the calls of launch_exemptions,
+	 * and close unless every call is notified.
+	 */
 	message.killable_recv = killable_recv;
 	if (send_hand_off(socket, &message, listener) < 0 || message.error)
 		_exit(LAUNCH_EXIT_SETUP_FAILED);
-	close(listener);
+	/*
+	 * Once the supervisor's copy of the listener is the only one, a dead
+	 * supervisor makes the command's watched calls fail with ENOSYS
+	 * instead of blocking. Under a filter that notifies on every call,
+	 * close(2) must wait for the acknowledgement like any other call.
+	 * NOTE: in that mode a supervisor that dies between acknowledging and
+	 * the close leaves the child blocked in close(2) until it is killed.
+	 */
+	if (!program->notifies_all)
+		close(listener);
 	if (read(socket, &ack, 1) != 1)
 		_exit(LAUNCH_EXIT_SETUP_FAILED);
+	if (program->notifies_all)
+		close(listener);
 	close(socket);
 	exec_command(argv);
 }

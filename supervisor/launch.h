@@ -18,6 +18,13 @@
 #define LAUNCH_EXIT_CANNOT_EXECUTE 126
 #define LAUNCH_EXIT_NOT_FOUND 127
 
+/*
+ * The calls the child makes before the supervisor can respond to them,
+ * which a filter of filter_build_all() must leave unnotified.
+ */
+extern const struct filter_exemption launch_exemptions[];
+extern const size_t launch_exemption_count;
+
 struct launch {
 	pid_t pid;
 	int listener;

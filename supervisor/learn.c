@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "profile.h"
 #include "run.h"
 #include "target.h"
 
@@ -369,7 +370,27 @@ static int load_previous(struct baseline *baseline, const char *path)
 	return err;
 }
 
+/*
+ * Appends the profile as comments. A rewrite of the file by `policy
+ * merge` or `learn --append` keeps rules only, so the profile is lost.
+ */
+static int write_profile(const struct syscall_profile *profile, FILE *out)
+{
+	fputs("\n"
+	      "# Syscalls by module, from learn --all-syscalls: the file of "
+	      "the first\n"
+	      "# caller frame outside libc and the loader, and the calls it "
+	      "made. `policy\n"
+	      "# merge` and `learn --append` drop this report when they "
+	      "rewrite the file.\n",
+	      out);
+	if (syscall_profile_total(profile) == 0)
+		fputs("#\n# No syscalls were counted.\n", out);
+	return syscall_profile_write(profile, out);
+}
+
 static int write_baseline(struct baseline *baseline,
+			  const struct syscall_profile *profile,
 			  const struct learn_options *options,
 			  struct output *output)
 {
@@ -384,6 +405,8 @@ static int write_baseline(struct baseline *baseline,
 		 options->append ? " and earlier runs" : "");
 	policy_diagnostics_init(&diagnostics);
 	err = baseline_write(baseline, header, output->file, &diagnostics);
+	if (err == 0 && profile)
+		err = write_profile(profile, output->file);
 	print_diagnostics(&diagnostics);
 	policy_diagnostics_fini(&diagnostics);
 	closed = close_output(output, err == 0);
@@ -394,16 +417,21 @@ int learn_command(const struct learn_options *options)
 {
 	struct run_options run = { 0 };
 	struct baseline *baseline = baseline_new();
+	struct syscall_profile *profile = NULL;
 	struct output output;
 	int status, err;
 
-	if (!baseline) {
+	if (baseline && options->all_syscalls)
+		profile = syscall_profile_new();
+	if (!baseline || (options->all_syscalls && !profile)) {
 		log_error_errno(ENOMEM, "cannot start learning");
+		baseline_free(baseline);
 		return RUN_EXIT_FAILURE;
 	}
 	if (options->append && strcmp(options->output, "-") != 0 &&
 	    access(options->output, F_OK) == 0 &&
 	    load_previous(baseline, options->output) < 0) {
+		syscall_profile_free(profile);
 		baseline_free(baseline);
 		return RUN_EXIT_USAGE;
 	}
@@ -415,6 +443,7 @@ int learn_command(const struct learn_options *options)
 				      "the baseline; choose a writable place "
 				      "with -o",
 				options->output);
+		syscall_profile_free(profile);
 		baseline_free(baseline);
 		return RUN_EXIT_FAILURE;
 	}
@@ -425,9 +454,10 @@ int learn_command(const struct learn_options *options)
 	run.no_preload = options->no_preload;
 	run.argv = options->argv;
 	run.learning = baseline;
+	run.profile = profile;
 	status = run_command(&run);
 
-	err = write_baseline(baseline, options, &output);
+	err = write_baseline(baseline, profile, options, &output);
 	if (err) {
 		log_error_errno(-err, "cannot write the baseline to '%s'",
 				options->output);
@@ -436,6 +466,7 @@ int learn_command(const struct learn_options *options)
 		log_info("wrote %zu rules to '%s'",
 			 baseline_rule_count(baseline), options->output);
 	}
+	syscall_profile_free(profile);
 	baseline_free(baseline);
 	return status;
 }

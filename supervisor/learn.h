@@ -26,6 +26,8 @@ struct learn_options {
 	enum policy_mode mode;	     /* of the baseline; UNSET: alert */
 	const char *log_path;	     /* NULL: no JSON Lines */
 	bool no_preload;
+	/* Route every syscall and append the syscall profile to output. */
+	bool all_syscalls;
 	char **argv; /* the command, NULL-terminated */
 };
 

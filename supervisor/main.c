@@ -78,6 +78,13 @@ static const char usage_text[] =
 	"                         MODE' (monitor or enforce) instead of alert\n"
 	"                         rules\n"
 	"      --no-preload       as for run\n"
+	"      --all-syscalls     route every syscall to nativemon (much\n"
+	"                         slower), and end FILE with comments\n"
+	"                         that count the syscalls of each module (the\n"
+	"                         first caller outside libc and the loader);\n"
+	"                         rules are still learned from the watched\n"
+	"                         calls only. 'policy merge' and '--append'\n"
+	"                         drop these comments when they rewrite FILE\n"
 	"\n"
 	"Options of serve:\n"
 	"  -s, --socket PATH      listen on the unix socket PATH; a stale\n"
@@ -264,6 +271,7 @@ static int main_learn(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "append", no_argument, NULL, 'a' },
 		{ "no-preload", no_argument, NULL, 'P' },
+		{ "all-syscalls", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct command_line command;
@@ -280,6 +288,8 @@ static int main_learn(int argc, char **argv)
 			learn.append = true;
 		else if (option == 'P')
 			command.no_preload = true;
+		else if (option == 'S')
+			learn.all_syscalls = true;
 		else if (option == 'q')
 			continue; /* learn prints no alerts anyway */
 		else

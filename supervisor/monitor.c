@@ -90,6 +90,12 @@ void monitor_learn(struct monitor *monitor, struct baseline *baseline)
 	monitor->needs |= LEARN_NEEDS;
 }
 
+void monitor_profile(struct monitor *monitor, struct syscall_profile *profile)
+{
+	monitor->profile = profile;
+	monitor->needs |= POLICY_NEEDS_CALLER;
+}
+
 void monitor_fini(struct monitor *monitor)
 {
 	proc_table_fini(&monitor->processes);
@@ -753,13 +759,19 @@ static void classify_origin(struct call *call)
 		add_finding(call, EVENT_STACK_PIVOT);
 }
 
-/* Whether the call is an exec of the launcher, before the command runs. */
-static bool is_launch(const struct monitor *monitor, const struct call *call)
+/* Whether the launcher makes the call, before it has exec'd the command. */
+static bool is_launcher(const struct monitor *monitor, const struct call *call)
 {
 	const char *exe = call->process->exe_path;
 
 	return monitor->launcher && call->tgid == monitor->launcher &&
-	       exe && strcmp(exe, monitor->own_exe) == 0 &&
+	       exe && strcmp(exe, monitor->own_exe) == 0;
+}
+
+/* Whether the call is an exec of the launcher, before the command runs. */
+static bool is_launch(const struct monitor *monitor, const struct call *call)
+{
+	return is_launcher(monitor, call) &&
 	       (is_name(call, "execve") || is_name(call, "execveat"));
 }
 
@@ -1278,6 +1290,60 @@ static void handle_report(struct monitor *monitor, struct call *call)
 	}
 }
 
+/*
+ * Returns true if the policy's watch set would route the call to the
+ * supervisor. Every i386 and x32 call reaches it under any filter.
+ */
+static bool is_watched(const struct monitor *monitor, const struct call *call)
+{
+	return call->abi != ABI_X86_64 ||
+	       policy_watch_set_covers(monitor->policy, call->nr, call->args);
+}
+
+/*
+ * The module that a call counts under in the profile: the file of the
+ * caller frame, or without one the file of the syscall instruction. NULL
+ * means memory without a file.
+ */
+static const char *profile_module(const struct call *call)
+{
+	if (call->caller)
+		return call->caller->module ? module_path(call->caller->module)
+					    : NULL;
+	return call->has_module ? call->module : NULL;
+}
+
+/*
+ * Counts the call in the profile under the syscall's name, qualified with
+ * the ABI outside x86-64. The launcher's calls are nativemon's own.
+ */
+static void count_call(struct monitor *monitor, const struct call *call)
+{
+	const char *module = profile_module(call);
+	char name[64];
+	int err;
+
+	if (is_launcher(monitor, call))
+		return;
+	if (call->abi == ABI_X86_64 && call->name)
+		snprintf(name, sizeof(name), "%s", call->name);
+	else if (call->abi == ABI_X86_64)
+		snprintf(name, sizeof(name), "syscall_%d", call->nr);
+	else if (call->name)
+		snprintf(name, sizeof(name), "%s:%s", abi_name(call->abi),
+			 call->name);
+	else
+		snprintf(name, sizeof(name), "%s:syscall_%d",
+			 abi_name(call->abi), call->nr);
+	err = syscall_profile_count(monitor->profile,
+				    module ? module : PROFILE_NO_FILE, name);
+	if (err < 0 && !monitor->profile_failed) {
+		monitor->profile_failed = true;
+		log_warn_errno(-err, "cannot count a syscall in the profile; "
+				     "its counts will be too low");
+	}
+}
+
 static int answer(struct monitor *monitor, int listener,
 		  const struct call *call)
 {
@@ -1289,6 +1355,32 @@ static int answer(struct monitor *monitor, int listener,
 			       (int)call->tid);
 	}
 	return err;
+}
+
+/*
+ * Handles a call that only the profile's filter routes here: it is
+ * counted and allowed, without findings, as if it had not been watched.
+ * The stack is unwound for the caller frame, as the caller matcher does.
+ */
+static void handle_unwatched(struct monitor *monitor, int listener,
+			     struct call *call)
+{
+	bool valid;
+	int err;
+
+	call->process = proc_table_resolve(&monitor->processes, call->tid,
+					   &err);
+	if (call->process) {
+		call->tgid = call->process->tgid;
+		locate_origin(call);
+		check_stack_pointer(monitor, call);
+		unwind_caller(monitor, call);
+	}
+	valid = notify_id_valid(listener, monitor->buffers.request->id);
+	answer(monitor, listener, call);
+	if (valid && call->process)
+		count_call(monitor, call);
+	release(call);
 }
 
 int monitor_handle_one(struct monitor *monitor, int listener,
@@ -1313,6 +1405,10 @@ int monitor_handle_one(struct monitor *monitor, int listener,
 		answer(monitor, listener, call);
 		return 0;
 	}
+	if (monitor->profile && !is_watched(monitor, call)) {
+		handle_unwatched(monitor, listener, call);
+		return 0;
+	}
 	analyze(monitor, call);
 	if (call->process)
 		judge(monitor, call);
@@ -1325,6 +1421,8 @@ int monitor_handle_one(struct monitor *monitor, int listener,
 	answer(monitor, listener, call);
 	if (valid)
 		emit(monitor, call);
+	if (valid && call->process && monitor->profile)
+		count_call(monitor, call);
 	release(call);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "notify.h"
 #include "policy/policy.h"
 #include "proc.h"
+#include "profile.h"
 #include "unwind.h"
 
 /* 64 KiB of stack, as much as one unwind reads by default. */
@@ -25,6 +26,9 @@ struct monitor {
 	enum policy_mode mode; /* the policy's, unless the caller overrides */
 	unsigned int needs;    /* POLICY_NEEDS_* facts read for each call */
 	struct baseline *learning; /* NULL unless `nativemon learn` runs */
+	/* NULL unless `nativemon learn --all-syscalls` runs */
+	struct syscall_profile *profile;
+	bool profile_failed; /* a count was lost for want of memory */
 	pid_t launcher;	/* nativemon's child that execs the command, or 0 */
 	char *own_exe;	/* nativemon's executable, as /proc shows it */
 	struct event_sink *sink;
@@ -58,6 +62,16 @@ int monitor_set_launcher(struct monitor *monitor, pid_t pid);
  * would-kill. Takes no ownership of baseline.
  */
 void monitor_learn(struct monitor *monitor, struct baseline *baseline);
+
+/*
+ * Makes the monitor count every call in profile by the module that made it
+ * (the file of the first caller frame outside libc and the loader) and
+ * syscall, for a filter of filter_build_all(). Calls that the policy's
+ * watch set would not have routed to the supervisor are only counted and
+ * then allowed, so they yield no findings and match no rules. Takes no
+ * ownership of profile.
+ */
+void monitor_profile(struct monitor *monitor, struct syscall_profile *profile);
 
 /*
  * Receives one notification from listener, responds to it exactly once

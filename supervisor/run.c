@@ -82,12 +82,32 @@ static int setup_signals(struct supervisor *supervisor, sigset_t *original)
 	return supervisor->signal_fd < 0 ? -errno : 0;
 }
 
+/*
+ * Builds the filter of the policy's watch set, or with a profile, the one
+ * that routes every syscall but the launcher's hand-off calls.
+ */
+static int build_filter(struct supervisor *supervisor,
+			const struct run_options *options)
+{
+	int err;
+
+	if (!options->profile)
+		return supervise_filter_build(options->policy,
+					      &supervisor->program);
+	err = filter_build_all(launch_exemptions, launch_exemption_count,
+			       &supervisor->program);
+	if (err < 0)
+		log_error_errno(-err, "cannot build the seccomp filter that "
+				      "notifies on every syscall");
+	return err;
+}
+
 static int prepare(struct supervisor *supervisor,
 		   const struct run_options *options, sigset_t *original)
 {
 	int err;
 
-	err = supervise_filter_build(options->policy, &supervisor->program);
+	err = build_filter(supervisor, options);
 	if (err < 0)
 		return err;
 	err = supervise_sink_open(&supervisor->sink, options->log_path,
@@ -147,6 +167,8 @@ static int start(struct supervisor *supervisor,
 					   supervisor->launch.pid);
 	if (err == 0 && options->learning)
 		monitor_learn(&supervisor->monitor, options->learning);
+	if (err == 0 && options->profile)
+		monitor_profile(&supervisor->monitor, options->profile);
 	if (err < 0)
 		return err;
 	err = notify_set_sync_wakeup(supervisor->launch.listener);

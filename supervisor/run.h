@@ -16,6 +16,7 @@
 #define RUN_EXIT_USAGE 2
 
 struct baseline;
+struct syscall_profile;
 
 struct run_options {
 	const struct policy *policy; /* not owned */
@@ -26,6 +27,11 @@ struct run_options {
 	char **argv;	      /* the command, NULL-terminated */
 	/* Learn every finding into this baseline, and deny nothing. */
 	struct baseline *learning;
+	/*
+	 * Route every syscall to the supervisor and count them all in this
+	 * profile (see monitor_profile()); NULL keeps the policy's watch set.
+	 */
+	struct syscall_profile *profile;
 };
 
 /*

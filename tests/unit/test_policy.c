@@ -212,6 +212,90 @@ Test(policy_load, parses_watch_conditions)
 	loaded_fini(&loaded);
 }
 
+/* One call checked against the watch set, with one argument set. */
+struct covers_case {
+	const char *syscall;
+	unsigned int arg;
+	uint64_t value;
+	bool covered;
+};
+
+static const struct covers_case every_form_calls[] = {
+	{ "openat", 2, O_RDONLY, false },
+	{ "openat", 2, O_WRONLY | O_CREAT, true },
+	{ "mmap", 2, PROT_READ | PROT_EXEC, false },
+	{ "mmap", 2, PROT_READ | PROT_WRITE | PROT_EXEC, true },
+	{ "kill", 1, 9, true },
+	{ "kill", 1, 15, false },
+	{ "ptrace", 0, 0, false }, /* PTRACE_TRACEME */
+	{ "ptrace", 0, 16, true },
+	{ "personality", 0, 15, true },
+	{ "personality", 0, UINT64_MAX, false }, /* unsigned, as seccomp */
+	{ "setuid", 0, 0, true },
+	{ "setuid", 0, UINT64_C(1) << 32, false }, /* all 64 bits count */
+	{ "socket", 0, 8, false },
+	{ "socket", 0, 9, true },
+	{ "prctl", 1, 4095, false },
+	{ "prctl", 1, 4096, true },
+	{ "execve", 0, 0, true },
+	{ "read", 0, 0, false },
+};
+
+Test(policy_watch_set, covers_calls_that_meet_a_condition)
+{
+	struct loaded loaded;
+
+	load(&loaded, every_form);
+	expect_clean(&loaded, "every form");
+	for (size_t i = 0; i < ARRAY_SIZE(every_form_calls); i++) {
+		const struct covers_case *c = &every_form_calls[i];
+		uint64_t args[6] = { 0 };
+		int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64,
+							   c->syscall);
+
+		args[c->arg] = c->value;
+		cr_expect_eq(policy_watch_set_covers(loaded.policy, nr, args),
+			     c->covered, "%s with arg%u = 0x%llx: expected %s",
+			     c->syscall, c->arg, (unsigned long long)c->value,
+			     c->covered ? "covered" : "not covered");
+	}
+	loaded_fini(&loaded);
+}
+
+Test(policy_watch_set, ors_entries_of_one_syscall)
+{
+	struct loaded loaded;
+	uint64_t args[6] = { 0 };
+	int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "kill");
+
+	load(&loaded, "watch kill if sig == 9\nwatch kill if pid == 1\n");
+	expect_clean(&loaded, "two kill watches");
+	args[1] = 9;
+	cr_expect(policy_watch_set_covers(loaded.policy, nr, args),
+		  "the first entry holds");
+	args[0] = 1;
+	args[1] = 15;
+	cr_expect(policy_watch_set_covers(loaded.policy, nr, args),
+		  "the second entry holds");
+	args[0] = 2;
+	cr_expect_not(policy_watch_set_covers(loaded.policy, nr, args),
+		      "neither entry holds");
+	loaded_fini(&loaded);
+}
+
+Test(policy_watch_set, covers_nothing_when_empty)
+{
+	struct loaded loaded;
+	uint64_t args[6] = { 0 };
+
+	load(&loaded, "# no watch statements\n");
+	cr_expect_not(policy_watch_set_covers(
+		loaded.policy,
+		seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, "execve"),
+		args));
+	loaded_fini(&loaded);
+}
+
 static bool list_equals(char *const *list, const char *const *expected)
 {
 	size_t i = 0;
