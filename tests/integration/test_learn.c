@@ -140,7 +140,11 @@ static bool has_line(const char *text, char prefix, const char *needle)
 		const char *end = strchrnul(text, '\n');
 		const char *hit = strstr(text, needle);
 
-		if (*text == prefix && hit && hit <= end)
+		/* The "--- OLD" and "+++ NEW" header of a diff is no change. */
+		bool header = strncmp(text, "--- ", 4) == 0 ||
+			      strncmp(text, "+++ ", 4) == 0;
+
+		if (*text == prefix && hit && hit <= end && !header)
 			return true;
 		text = *end ? end + 1 : end;
 	}
@@ -165,17 +169,23 @@ static void expect_catch_alls_at_end(const char *text)
 					   "id baseline-exec" };
 	const char *lines[3] = { NULL };
 	size_t lengths[3] = { 0 };
+	bool continued = false;
 
+	/* A statement runs on over lines that end with a backslash. */
 	while (*text) {
 		const char *end = strchrnul(text, '\n');
 		size_t length = (size_t)(end - text);
+		bool statement = continued || is_rule_line(text, length);
 
-		if (is_rule_line(text, length)) {
+		if (continued) {
+			lengths[2] = (size_t)(end - lines[2]);
+		} else if (statement) {
 			memmove(lines, lines + 1, 2 * sizeof(*lines));
 			memmove(lengths, lengths + 1, 2 * sizeof(*lengths));
 			lines[2] = text;
 			lengths[2] = length;
 		}
+		continued = statement && length > 0 && text[length - 1] == '\\';
 		text = *end ? end + 1 : end;
 	}
 	for (size_t i = 0; i < 3; i++) {
