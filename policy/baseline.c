@@ -8,6 +8,7 @@
 #include "policy/baseline.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,19 @@ size_t baseline_rule_count(const struct baseline *baseline)
 	return baseline->count;
 }
 
-/* Keeps the example that sorts first, so the order of sightings is moot. */
+unsigned long baseline_sighting_count(const struct baseline *baseline)
+{
+	unsigned long sum = 0;
+
+	for (size_t i = 0; i < baseline->count; i++) {
+		if (__builtin_add_overflow(sum, baseline->entries[i].count,
+					   &sum))
+			return (unsigned long)-1;
+	}
+	return sum;
+}
+
+/* Keeps the example that sorts first, whatever the order of sightings. */
 static int keep_first_example(struct baseline_entry *entry,
 			      const char *example)
 {
@@ -299,19 +312,53 @@ static void read_comment(const struct file_lines *lines, unsigned int line,
 		*example = rest + strlen(", e.g. ");
 }
 
+static bool has_closing_rules(const struct policy *policy)
+{
+	for (size_t i = 0; i < policy->rule_count; i++) {
+		if (is_closing_rule(&policy->rules[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Names how a baseline of the mode ends, for messages. */
+static const char *ending_name(enum policy_mode mode)
+{
+	switch (mode) {
+	case POLICY_MODE_MONITOR:
+		return "mode monitor";
+	case POLICY_MODE_ENFORCE:
+		return "mode enforce";
+	default:
+		return "no mode (alert rules)";
+	}
+}
+
+/*
+ * Takes the mode of a file that has one or that ends with closing rules:
+ * without a mode those raise alerts, so such a file cannot merge with one
+ * that has a mode. A file of rules alone takes any mode.
+ */
 static int check_mode(struct baseline *baseline, const struct policy *policy,
 		      const char *path, struct policy_diagnostics *diagnostics)
 {
-	if (policy->mode == POLICY_MODE_UNSET)
+	char where[PATH_MAX + 16];
+
+	if (policy->mode == POLICY_MODE_UNSET && !has_closing_rules(policy))
 		return 0;
-	if (baseline->mode_file && baseline->mode != policy->mode)
+	if (baseline->mode_file && baseline->mode != policy->mode) {
+		if (baseline->mode_line)
+			snprintf(where, sizeof(where), "%s:%u",
+				 baseline->mode_file, baseline->mode_line);
+		else
+			snprintf(where, sizeof(where), "%s",
+				 baseline->mode_file);
 		return report(diagnostics, path, policy->mode_location.line,
-			      "mode %s differs from mode %s of %s:%u; merge "
-			      "baselines of the same mode, or change one "
-			      "mode statement",
-			      policy_mode_name(policy->mode),
-			      policy_mode_name(baseline->mode),
-			      baseline->mode_file, baseline->mode_line);
+			      "%s differs from %s of %s; merge baselines of "
+			      "the same mode, or change one mode statement",
+			      ending_name(policy->mode),
+			      ending_name(baseline->mode), where);
+	}
 	free(baseline->mode_file);
 	baseline->mode_file = strdup(path);
 	if (!baseline->mode_file)

@@ -44,6 +44,9 @@ enum policy_mode baseline_mode(const struct baseline *baseline);
 /* Returns the number of rules noted, before the closing rules. */
 size_t baseline_rule_count(const struct baseline *baseline);
 
+/* Returns the sum of the rules' sighting counts, saturating. */
+unsigned long baseline_sighting_count(const struct baseline *baseline);
+
 /*
  * Adds the rules of the baseline file at path with the counts and examples
  * of their comments. A file holds allow and log rules, the rules whose id

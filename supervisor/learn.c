@@ -418,6 +418,7 @@ int learn_command(const struct learn_options *options)
 	struct run_options run = { 0 };
 	struct baseline *baseline = baseline_new();
 	struct syscall_profile *profile = NULL;
+	unsigned long sightings;
 	struct output output;
 	int status, err;
 
@@ -455,17 +456,27 @@ int learn_command(const struct learn_options *options)
 	run.argv = options->argv;
 	run.learning = baseline;
 	run.profile = profile;
+	sightings = baseline_sighting_count(baseline);
 	status = run_command(&run);
 
+	/* Every exec is learned, so nothing learned means nothing started. */
+	if (baseline_sighting_count(baseline) == sightings) {
+		close_output(&output, false);
+		log_error("learned nothing because '%s' did not start; '%s' is "
+			  "left as it was",
+			  options->argv[0], options->output);
+		goto out;
+	}
 	err = write_baseline(baseline, profile, options, &output);
 	if (err) {
 		log_error_errno(-err, "cannot write the baseline to '%s'",
 				options->output);
 		status = RUN_EXIT_FAILURE;
-	} else if (output.file != stdout) {
+	} else if (strcmp(options->output, "-") != 0) {
 		log_info("wrote %zu rules to '%s'",
 			 baseline_rule_count(baseline), options->output);
 	}
+out:
 	syscall_profile_free(profile);
 	baseline_free(baseline);
 	return status;

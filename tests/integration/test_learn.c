@@ -6,6 +6,7 @@
  * `policy diff` are checked on baselines written by hand.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,22 @@ static void observe_under(const char *policy, char *const command[])
 static long long count_alerts(void)
 {
 	return harness_events_count(run.events, "event.kind", "alert", NULL);
+}
+
+/* Counts the entries of a directory, without "." and "..". */
+static size_t count_entries(const char *path)
+{
+	DIR *directory = opendir(path);
+	struct dirent *entry;
+	size_t count = 0;
+
+	cr_assert(directory, "cannot open %s", path);
+	while ((entry = readdir(directory))) {
+		if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, ".."))
+			count++;
+	}
+	closedir(directory);
+	return count;
 }
 
 /* Reads a whole file into a string that run owns, storing its size. */
@@ -218,6 +235,30 @@ Test(learn, exit_status_is_command_status, .timeout = TEST_TIMEOUT)
 	cr_expect_eq(learn(policy, scratch, NULL, command), 7,
 		     "learn did not pass on the exit status; stderr: %s",
 		     run.result.err);
+}
+
+Test(learn, missing_command_keeps_file, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/kept.policy", scratch);
+	char *missing = harness_test_format(&run, "%s/no-such-program",
+					    scratch);
+	char *command[] = { missing, NULL };
+	const char *before = "# an earlier baseline\n";
+	size_t size;
+	FILE *file = fopen(policy, "w");
+
+	cr_assert(file, "cannot create %s", policy);
+	fputs(before, file);
+	fclose(file);
+
+	cr_expect_eq(learn(policy, scratch, NULL, command), 127,
+		     "stderr: %s", run.result.err);
+	cr_expect(strstr(run.result.err, "learned nothing"),
+		  "no message that nothing was learned: %s", run.result.err);
+	cr_expect_str_eq(read_whole_file(policy, &size), before);
+	cr_expect_eq(count_entries(scratch), 1,
+		     "a temporary file was left next to %s", policy);
 }
 
 Test(learn, python_baseline_is_quiet, .timeout = TEST_TIMEOUT)

@@ -935,6 +935,46 @@ Test(baseline, load_rejects_second_mode)
 	baseline_free(baseline);
 }
 
+Test(baseline, load_rejects_alert_and_deny_endings)
+{
+	struct baseline *baseline = new_baseline();
+	struct policy_diagnostics diagnostics;
+	char *text;
+	int err;
+
+	/* A baseline without a mode ends with alert rules. */
+	note(baseline, exec_rule, 1, NULL);
+	text = write_baseline(baseline);
+	write_file("alert.policy", text);
+	baseline_free(baseline);
+	free(text);
+
+	baseline = new_baseline();
+	load_clean(baseline, scratch_path(0, "alert.policy"));
+	err = load_rejected(baseline, "monitor.policy",
+			    "mode monitor\nallow exec path /bin/a\n",
+			    &diagnostics);
+
+	expect_one_rejection(&diagnostics, err, "monitor.policy", 1,
+			     "mode monitor differs from no mode");
+	cr_expect_eq(baseline_mode(baseline), POLICY_MODE_UNSET);
+	policy_diagnostics_fini(&diagnostics);
+	baseline_free(baseline);
+}
+
+Test(baseline, load_lets_plain_rules_take_a_mode)
+{
+	struct baseline *baseline = new_baseline();
+
+	write_file("monitor.policy", "mode monitor\nallow exec path /bin/a\n");
+	write_file("rules.policy", "allow exec path /bin/b\n");
+	load_clean(baseline, scratch_path(0, "rules.policy"));
+	load_clean(baseline, scratch_path(0, "monitor.policy"));
+	cr_expect_eq(baseline_mode(baseline), POLICY_MODE_MONITOR);
+	cr_expect_eq(baseline_rule_count(baseline), 2);
+	baseline_free(baseline);
+}
+
 Test(baseline, load_accepts_same_mode_and_closing_rules)
 {
 	struct baseline *baseline = new_baseline();
