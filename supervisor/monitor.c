@@ -572,13 +572,36 @@ static void unwind_caller(struct monitor *monitor, struct call *call)
 {
 	struct unwind_target target;
 
-	if (!call->has_pointers || call->has_stack ||
-	    call->process->userfaultfd)
+	if (!call->has_pointers || call->process->userfaultfd)
 		return;
+	if (call->has_stack && call->stack.status != STACK_CALLER_FOUND)
+		return;
+	/* A walk that stopped at the caller frame is done again in full. */
+	if (call->has_stack) {
+		unwind_stack_fini(&call->stack);
+		call->has_stack = false;
+		call->caller = NULL;
+	}
 	fill_unwind_target(call, &target);
 	call->has_stack = unwind_thread(monitor->unwinder, &target,
 					call->stack_ip, call->sp,
 					&call->stack) == 0;
+	if (call->has_stack)
+		call->caller = unwind_stack_caller(&call->stack);
+}
+
+/* Unwinds up to the caller frame, which is all the caller matchers need. */
+static void unwind_to_caller(struct monitor *monitor, struct call *call)
+{
+	struct unwind_target target;
+
+	if (!call->has_pointers || call->has_stack ||
+	    call->process->userfaultfd)
+		return;
+	fill_unwind_target(call, &target);
+	call->has_stack = unwind_thread_to_caller(monitor->unwinder, &target,
+						  call->stack_ip, call->sp,
+						  &call->stack) == 0;
 	if (call->has_stack)
 		call->caller = unwind_stack_caller(&call->stack);
 }
@@ -712,16 +735,18 @@ static bool stack_may_hold_unbacked(struct monitor *monitor,
 
 /*
  * A caller frame can only be unbacked in a process that has executable
- * memory without a file, and the caller matcher needs the frames always.
+ * memory without a file. Finding one needs every frame, while the caller
+ * matchers need the frames up to the caller only.
  */
-static bool needs_stack(struct monitor *monitor, struct call *call)
+static void unwind_as_needed(struct monitor *monitor, struct call *call)
 {
 	if (!call->has_pointers)
-		return false;
-	if (monitor->needs & POLICY_NEEDS_CALLER)
-		return true;
-	return call->process->unbacked_code &&
-	       stack_may_hold_unbacked(monitor, call);
+		return;
+	if (call->process->unbacked_code &&
+	    stack_may_hold_unbacked(monitor, call))
+		unwind_caller(monitor, call);
+	else if (monitor->needs & POLICY_NEEDS_CALLER)
+		unwind_to_caller(monitor, call);
 }
 
 /*
@@ -788,8 +813,7 @@ static void analyze(struct monitor *monitor, struct call *call)
 		inspect_new_image(call);
 	locate_origin(call);
 	check_stack_pointer(monitor, call);
-	if (needs_stack(monitor, call))
-		unwind_caller(monitor, call);
+	unwind_as_needed(monitor, call);
 	classify_origin(call);
 	inspect_syscall(call);
 	/* Every ABI, so that `deny syscall ptrace` also stops int 0x80. */
@@ -809,7 +833,21 @@ static void list_ancestry(struct call *call)
 	}
 }
 
-/* Writes the module's GNU build-id as lower-case hex, the form rules store. */
+/* Writes bytes as lower-case hex, the form rules store build-ids in. It
+ * runs for each call under call-site rules, where snprintf(3) per byte
+ * showed in profiles. */
+static void format_hex(const uint8_t *bytes, size_t length, char *buffer)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < length; i++) {
+		buffer[2 * i] = digits[bytes[i] >> 4];
+		buffer[2 * i + 1] = digits[bytes[i] & 0xf];
+	}
+	buffer[2 * length] = '\0';
+}
+
+/* Writes the module's GNU build-id as lower-case hex. */
 static bool format_build_id(const struct module *module, char *buffer,
 			    size_t size)
 {
@@ -818,8 +856,7 @@ static bool format_build_id(const struct module *module, char *buffer,
 
 	if (length == 0 || 2 * length + 1 > size)
 		return false;
-	for (size_t i = 0; i < length; i++)
-		snprintf(buffer + 2 * i, 3, "%02x", build_id[i]);
+	format_hex(build_id, length, buffer);
 	return true;
 }
 
@@ -1029,11 +1066,9 @@ static void read_file_build_id(struct monitor *monitor, struct call *call,
 		return;
 	digest_module(monitor, call, finding);
 	digest = finding->digest;
-	if (!digest)
-		return;
-	for (size_t i = 0; i < digest->build_id_size; i++)
-		snprintf(finding->file_build_id + 2 * i, 3, "%02x",
-			 digest->build_id[i]);
+	if (digest)
+		format_hex(digest->build_id, digest->build_id_size,
+			   finding->file_build_id);
 }
 
 /*
@@ -1374,7 +1409,7 @@ static void handle_unwatched(struct monitor *monitor, int listener,
 		call->tgid = call->process->tgid;
 		locate_origin(call);
 		check_stack_pointer(monitor, call);
-		unwind_caller(monitor, call);
+		unwind_to_caller(monitor, call);
 	}
 	valid = notify_id_valid(listener, monitor->buffers.request->id);
 	answer(monitor, listener, call);

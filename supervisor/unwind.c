@@ -115,6 +115,7 @@ struct context {
 	struct registers registers;
 	bool rbp_requested;
 	bool no_cfi;
+	bool to_caller; /* stop at the caller frame */
 	/* Frames whose address is where execution resumes. */
 	bool exact[STACK_FRAMES_MAX];
 };
@@ -172,9 +173,18 @@ static uint64_t cpu_now_ns(void)
 	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
+/*
+ * A thread's CPU time never grows faster than wall time, so the CPU clock,
+ * which costs a syscall where the wall clock does not, is read only once
+ * the wall-clock time since the start exceeds the bound.
+ */
 static bool is_past_deadline(struct context *context)
 {
-	if (!context->over_limit && cpu_now_ns() > context->deadline_ns)
+	if (context->over_limit)
+		return true;
+	if (now_ns() - context->start_ns <= context->unwinder->limits.time_ns)
+		return false;
+	if (cpu_now_ns() > context->deadline_ns)
 		context->over_limit = true;
 	return context->over_limit;
 }
@@ -1124,6 +1134,19 @@ static enum stack_status status_of(struct context *context,
 	}
 }
 
+/* Whether the code at address is outside libc, the loader, the vDSO and
+ * the preload shim, as unwind_stack_caller() decides. */
+static bool is_caller_code(struct context *context, uint64_t address)
+{
+	struct region *region = find_region(context, address);
+	enum origin_kind origin = region ? region->origin : ORIGIN_UNKNOWN;
+
+	if (origin == ORIGIN_LIBC || origin == ORIGIN_LOADER ||
+	    origin == ORIGIN_VDSO)
+		return false;
+	return !region || !region->path || !origin_is_shim_path(region->path);
+}
+
 static enum stack_status walk_stack(struct context *context,
 				    struct stack *stack, uint64_t ip,
 				    uint64_t sp)
@@ -1135,6 +1158,8 @@ static enum stack_status walk_stack(struct context *context,
 	uint64_t word;
 
 	add_frame(context, stack, &walk, method);
+	if (context->to_caller && is_caller_code(context, walk.ip))
+		return STACK_CALLER_FOUND;
 	if (memview_read_word(&context->unwinder->view, sp, &word) < 0)
 		return STACK_UNREADABLE;
 	while (stack->count < limit) {
@@ -1142,6 +1167,8 @@ static enum stack_status walk_stack(struct context *context,
 		if (result != STEP_FRAME)
 			break;
 		add_frame(context, stack, &walk, method);
+		if (context->to_caller && is_caller_code(context, walk.ip))
+			return STACK_CALLER_FOUND;
 	}
 	if (result == STEP_FRAME)
 		return STACK_LIMIT;
@@ -1294,8 +1321,8 @@ static void reset_context(struct unwinder *unwinder,
 		      unwinder->limits.reads);
 }
 
-int unwind_thread(struct unwinder *unwinder, const struct unwind_target *target,
-		  uint64_t ip, uint64_t sp, struct stack *stack)
+static int unwind(struct unwinder *unwinder, const struct unwind_target *target,
+		  uint64_t ip, uint64_t sp, struct stack *stack, bool to_caller)
 {
 	struct context *context = &unwinder->context;
 	enum stack_status status;
@@ -1304,6 +1331,7 @@ int unwind_thread(struct unwinder *unwinder, const struct unwind_target *target,
 	if (!target->find_mapping)
 		return -EINVAL;
 	reset_context(unwinder, target);
+	context->to_caller = to_caller;
 	stack->stack_pointer = locate_in_context(context, sp);
 	if (stack->stack_pointer == STACK_POINTER_UNMAPPED ||
 	    stack->stack_pointer == STACK_POINTER_UNKNOWN) {
@@ -1324,6 +1352,19 @@ int unwind_thread(struct unwinder *unwinder, const struct unwind_target *target,
 	stack->elapsed_ns = now_ns() - context->start_ns;
 	release_regions(context);
 	return 0;
+}
+
+int unwind_thread(struct unwinder *unwinder, const struct unwind_target *target,
+		  uint64_t ip, uint64_t sp, struct stack *stack)
+{
+	return unwind(unwinder, target, ip, sp, stack, false);
+}
+
+int unwind_thread_to_caller(struct unwinder *unwinder,
+			    const struct unwind_target *target, uint64_t ip,
+			    uint64_t sp, struct stack *stack)
+{
+	return unwind(unwinder, target, ip, sp, stack, true);
 }
 
 void unwind_stack_fini(struct stack *stack)
@@ -1417,6 +1458,8 @@ const char *unwind_stack_status_name(enum stack_status status)
 		return "truncated";
 	case STACK_COMPLETE:
 		return "complete";
+	case STACK_CALLER_FOUND:
+		return "caller-found";
 	}
 	return "unknown";
 }

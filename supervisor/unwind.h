@@ -60,6 +60,11 @@ enum stack_status {
 	 * undefined.
 	 */
 	STACK_COMPLETE,
+	/*
+	 * The unwind stopped at the caller frame, as unwind_thread_to_caller()
+	 * does: the outer frames were not looked for.
+	 */
+	STACK_CALLER_FOUND,
 };
 
 /* The memory the stack pointer lies in; see unwind_locate_stack_pointer(). */
@@ -184,6 +189,16 @@ void unwinder_free(struct unwinder *unwinder);
  */
 int unwind_thread(struct unwinder *unwinder, const struct unwind_target *target,
 		  uint64_t ip, uint64_t sp, struct stack *stack);
+
+/*
+ * Like unwind_thread(), but stops at the caller frame that
+ * unwind_stack_caller() returns, with status STACK_CALLER_FOUND. The
+ * caller matchers need no more, and the outer frames of a deep stack cost
+ * most of an unwind.
+ */
+int unwind_thread_to_caller(struct unwinder *unwinder,
+			    const struct unwind_target *target, uint64_t ip,
+			    uint64_t sp, struct stack *stack);
 
 /* Drops the module references of the frames and empties the stack. */
 void unwind_stack_fini(struct stack *stack);

@@ -279,6 +279,11 @@ Test(stack, caller_matcher_uses_stack, .timeout = TEST_TIMEOUT)
 		     2, "both memfd_create calls come from the program through"
 			" libc; seen: %s",
 		     run.seen);
+	/* The caller matcher walks to the caller only; alerts walk on. */
+	cr_expect_eq(harness_events_count(run.events, "rule.id", "t-caller",
+					  "nativemon.stack_status", "complete",
+					  NULL),
+		     2, "alert stacks stopped early; seen: %s", run.seen);
 }
 
 /* Collects the "return ADDRESS" lines that unwind_chain prints. */

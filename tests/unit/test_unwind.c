@@ -201,6 +201,34 @@ Test(unwind_chain, caller_skips_libc)
 	cr_assert_eq(caller->origin, ORIGIN_EXECUTABLE);
 }
 
+Test(unwind_chain, to_caller_stops_at_caller)
+{
+	struct unwind_target unwind_target;
+	struct stack partial;
+	const struct frame *caller;
+
+	unwind_blocked("unwind_chain_o2", NULL);
+	caller = unwind_stack_caller(&stack);
+	cr_assert_not_null(caller);
+
+	target_describe(&target, &unwind_target);
+	cr_assert_eq(unwind_thread_to_caller(unwinder, &unwind_target,
+					     target.ip, target.sp, &partial),
+		     0);
+	cr_expect_eq(partial.status, STACK_CALLER_FOUND, "%s",
+		     describe_stack(&partial));
+	cr_expect_eq(partial.count, (size_t)(caller - stack.frames) + 1,
+		     "%s", describe_stack(&partial));
+	cr_expect_eq(unwind_stack_caller(&partial),
+		     &partial.frames[partial.count - 1]);
+	cr_expect_eq(partial.frames[partial.count - 1].address,
+		     caller->address);
+	cr_expect_eq(partial.frames[partial.count - 1].offset, caller->offset);
+	cr_expect_eq(partial.frames[partial.count - 1].module, caller->module);
+	cr_expect_lt(partial.count, stack.count);
+	unwind_stack_fini(&partial);
+}
+
 Test(unwind_chain, frame_offsets_in_file)
 {
 	const struct frame *frame;
