@@ -189,6 +189,19 @@ int baseline_note(struct baseline *baseline, const char *text,
 	return keep_first_example(&baseline->entries[index], example);
 }
 
+int baseline_merge(struct baseline *baseline, const struct baseline *from)
+{
+	for (size_t i = 0; i < from->count; i++) {
+		const struct baseline_entry *entry = &from->entries[i];
+		int err = baseline_note(baseline, entry->text, entry->count,
+					entry->example);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int report(struct policy_diagnostics *diagnostics, const char *file,
 		  unsigned int line, const char *format, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -395,6 +408,7 @@ static int check_contents(const struct policy *policy, const char *path,
 			  const struct file_lines *lines,
 			  struct policy_diagnostics *diagnostics)
 {
+	bool closed = false;
 	char text[512];
 	int err = 0;
 
@@ -416,15 +430,26 @@ static int check_contents(const struct policy *policy, const char *path,
 	for (size_t i = 0; i < policy->rule_count && err != -ENOMEM; i++) {
 		const struct policy_rule *rule = &policy->rules[i];
 
-		if (rule->action <= POLICY_LOG || is_closing_rule(rule))
+		if (is_closing_rule(rule)) {
+			closed = true;
 			continue;
+		}
 		policy_rule_format_written(rule, text, sizeof(text));
-		err = report(diagnostics, rule->location.file,
-			     rule->location.line,
-			     "a baseline holds only allow and log rules before "
-			     "its closing '%s' rules; move '%s' to a policy "
-			     "file of its own and load both with --policy",
-			     BASELINE_ID_PREFIX "*", text);
+		if (rule->action > POLICY_LOG)
+			err = report(diagnostics, rule->location.file,
+				     rule->location.line,
+				     "a baseline holds only allow and log rules "
+				     "before its closing '%s' rules; move '%s' "
+				     "to a policy file of its own and load both "
+				     "with --policy",
+				     BASELINE_ID_PREFIX "*", text);
+		else if (closed)
+			/* Merging would move it above them, where it acts. */
+			err = report(diagnostics, rule->location.file,
+				     rule->location.line,
+				     "'%s' follows the closing rules, so it never "
+				     "matches; move it above them or delete it",
+				     text);
 	}
 	return err;
 }
@@ -925,13 +950,9 @@ static void put_closing_rules(FILE *out, enum policy_mode mode)
 	}
 }
 
-int baseline_write(struct baseline *baseline, const char *const *header,
-		   FILE *out, struct policy_diagnostics *diagnostics)
+static void put_baseline(const struct baseline *baseline,
+			 const char *const *header, FILE *out)
 {
-	int err = sort_entries(baseline, diagnostics);
-
-	if (err)
-		return err;
 	for (size_t i = 0; header && header[i]; i++)
 		fprintf(out, "# %s\n", header[i]);
 	put_introduction(out, baseline->mode);
@@ -945,7 +966,41 @@ int baseline_write(struct baseline *baseline, const char *const *header,
 		put_entry(out, &baseline->entries[i]);
 	}
 	put_closing_rules(out, baseline->mode);
-	return ferror(out) ? -EIO : 0;
+}
+
+/*
+ * Writes the baseline into memory first: a file that nativemon could not
+ * load again must not replace a good one.
+ */
+int baseline_write(struct baseline *baseline, const char *const *header,
+		   FILE *out, struct policy_diagnostics *diagnostics)
+{
+	char *text = NULL;
+	size_t length = 0;
+	FILE *memory;
+	int err = sort_entries(baseline, diagnostics);
+
+	if (err)
+		return err;
+	memory = open_memstream(&text, &length);
+	if (!memory)
+		return -ENOMEM;
+	put_baseline(baseline, header, memory);
+	if (fclose(memory) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	if (length > POLICY_FILE_MAX)
+		err = report(diagnostics, "<baseline>", 0,
+			     "the baseline has %zu bytes, more than the %u MiB "
+			     "that nativemon loads from one policy file; learn "
+			     "the programs of the application into separate "
+			     "baselines",
+			     length, POLICY_FILE_MAX >> 20);
+	else if (fwrite(text, 1, length, out) != length || ferror(out))
+		err = -EIO;
+	free(text);
+	return err;
 }
 
 static void put_change(FILE *out, char sign, const struct baseline_entry *entry,

@@ -35,6 +35,12 @@ int baseline_note(struct baseline *baseline, const char *text,
 		  unsigned long count, const char *example);
 
 /*
+ * Notes every rule of from in baseline, with its count and example, as
+ * baseline_note() does. Returns 0 or -ENOMEM.
+ */
+int baseline_merge(struct baseline *baseline, const struct baseline *from);
+
+/*
  * Sets how the baseline ends: with alert rules for POLICY_MODE_UNSET, or
  * with deny rules after a `mode monitor` or `mode enforce` statement.
  */

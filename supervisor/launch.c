@@ -94,7 +94,13 @@ static bool exists_in_path(const char *name)
 	return false;
 }
 
-static void exec_command(char *const argv[])
+/*
+ * Execs the command. The socket is close-on-exec, so a successful exec
+ * closes it, and a failed one sends the error through it first: the
+ * supervisor then tells a failed start from a command that exits 126 or
+ * 127 by itself.
+ */
+static void exec_command(int socket, char *const argv[])
 {
 	int err;
 
@@ -102,6 +108,7 @@ static void exec_command(char *const argv[])
 	err = errno;
 	if (err == EACCES && !strchr(argv[0], '/') && !exists_in_path(argv[0]))
 		err = ENOENT;
+	send(socket, &err, sizeof(err), MSG_NOSIGNAL);
 	log_error_errno(err, "cannot execute '%s'", argv[0]);
 	_exit(err == ENOENT ? LAUNCH_EXIT_NOT_FOUND
 			    : LAUNCH_EXIT_CANNOT_EXECUTE);
@@ -164,8 +171,7 @@ static void run_child(int socket, char *const argv[],
 		_exit(LAUNCH_EXIT_SETUP_FAILED);
 	if (program->notifies_all)
 		close(listener);
-	close(socket);
-	exec_command(argv);
+	exec_command(socket, argv);
 }
 
 int launch_start(char *const argv[], const struct filter_program *program,
@@ -217,7 +223,19 @@ int launch_release(struct launch *launch)
 	do {
 		n = write(launch->socket, "1", 1);
 	} while (n < 0 && errno == EINTR);
+	return n == 1 ? 0 : -errno;
+}
+
+int launch_exec_error(struct launch *launch)
+{
+	int err = 0;
+
+	if (launch->socket < 0)
+		return 0;
+	if (recv(launch->socket, &err, sizeof(err), MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(err))
+		err = 0;
 	close(launch->socket);
 	launch->socket = -1;
-	return n == 1 ? 0 : -errno;
+	return err;
 }

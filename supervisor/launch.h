@@ -28,7 +28,7 @@ extern const size_t launch_exemption_count;
 struct launch {
 	pid_t pid;
 	int listener;
-	int socket; /* to the child, until launch_release() */
+	int socket; /* to the child, until launch_exec_error() */
 	bool killable_recv;
 };
 
@@ -45,5 +45,12 @@ int launch_start(char *const argv[], const struct filter_program *program,
 
 /* Lets the child exec the command. Returns 0 or a negative errno. */
 int launch_release(struct launch *launch);
+
+/*
+ * Returns the errno with which the child failed to exec the command, or 0
+ * when it did not report one: the exec succeeded, or the child died
+ * before it. Call once the child has exited. Closes the socket.
+ */
+int launch_exec_error(struct launch *launch);
 
 #endif

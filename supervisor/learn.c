@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "replace.h"
 #include "profile.h"
 #include "run.h"
 #include "target.h"
@@ -179,6 +180,27 @@ static void build_rule(struct learned_rule *learned,
 }
 
 /*
+ * Whether the rule still names the place of its finding. A path that could
+ * not be read (longer than PATH_MAX) leaves a rule that would allow far
+ * more than was seen, so such findings are not learned and meet the
+ * closing rules instead.
+ */
+static bool is_pinned(const struct policy_rule *rule)
+{
+	switch (rule->event) {
+	case EVENT_MODULE_LOAD:
+	case EVENT_EXEC:
+	case EVENT_FILELESS_EXEC:
+		return rule->paths || rule->file_build_id;
+	case EVENT_NATIVE_API:
+		return (rule->modules || rule->exes) &&
+		       (rule->callers || rule->exes);
+	default:
+		return rule->modules || rule->exes;
+	}
+}
+
+/*
  * Describes the process by its command line, with bytes outside printable
  * ASCII escaped as \xNN so that the comment stays one line of text.
  */
@@ -215,7 +237,7 @@ static void describe_process(struct process *process,
 			used += (size_t)snprintf(out + used, size - used,
 						 "\\x%02x", byte);
 	}
-	/* A trailing blank would not survive an edit in most editors. */
+	/* Many editors strip a trailing blank when they save. */
 	while (used > 0 && out[used - 1] == ' ')
 		used--;
 	out[used] = '\0';
@@ -234,6 +256,8 @@ void learn_note(struct baseline *baseline, const struct policy_facts *facts,
 	if (rule && rule->action != POLICY_ALLOW)
 		action = POLICY_LOG;
 	build_rule(&learned, facts, action);
+	if (!is_pinned(&learned.rule))
+		return;
 	length = policy_rule_format(&learned.rule, stack_text,
 				    sizeof(stack_text));
 	if (length < 0)
@@ -291,67 +315,6 @@ static void print_diagnostics(const struct policy_diagnostics *diagnostics)
 	}
 }
 
-/*
- * The baseline goes to a new file next to the output, renamed over it
- * once written, so that a failed write leaves the old file whole. It is
- * created before the command runs, so that an output nobody can write
- * fails at once and not after a long learning run.
- */
-struct output {
-	const char *path;
-	char *temporary; /* NULL for stdout */
-	FILE *file;
-};
-
-static int open_output(struct output *output, const char *path)
-{
-	int fd, err;
-
-	memset(output, 0, sizeof(*output));
-	output->path = path;
-	if (strcmp(path, "-") == 0) {
-		output->file = stdout;
-		return 0;
-	}
-	if (asprintf(&output->temporary, "%s.XXXXXX", path) < 0)
-		return -ENOMEM;
-	fd = mkostemp(output->temporary, O_CLOEXEC);
-	if (fd < 0)
-		goto fail;
-	output->file = fdopen(fd, "w");
-	if (output->file && fchmod(fd, 0644) == 0)
-		return 0;
-	unlink(output->temporary);
-	if (!output->file)
-		close(fd);
-fail:
-	err = -errno;
-	free(output->temporary);
-	output->temporary = NULL;
-	if (output->file)
-		fclose(output->file);
-	output->file = NULL;
-	return err;
-}
-
-/* Puts the written file in place when keep is set, else removes it. */
-static int close_output(struct output *output, bool keep)
-{
-	int err = 0;
-
-	if (!output->temporary)
-		return fflush(stdout) == 0 ? 0 : -errno;
-	if (fclose(output->file) != 0)
-		err = -errno;
-	if (keep && err == 0 && rename(output->temporary, output->path) < 0)
-		err = -errno;
-	if (!keep || err)
-		unlink(output->temporary);
-	free(output->temporary);
-	output->temporary = NULL;
-	return err;
-}
-
 static int load_previous(struct baseline *baseline, const char *path)
 {
 	struct policy_diagnostics diagnostics;
@@ -389,95 +352,137 @@ static int write_profile(const struct syscall_profile *profile, FILE *out)
 	return syscall_profile_write(profile, out);
 }
 
-static int write_baseline(struct baseline *baseline,
+/*
+ * Writes the learned rules, after those of the file when appending, and
+ * the profile. The file is read again under the directory's lock, so that
+ * learning runs that append to one file at the same time add up.
+ */
+static int write_baseline(const struct baseline *learned,
 			  const struct syscall_profile *profile,
-			  const struct learn_options *options,
-			  struct output *output)
+			  const struct learn_options *options, FILE *out)
 {
 	struct policy_diagnostics diagnostics;
+	struct baseline *baseline = baseline_new();
 	char command[1024], heading[1200];
 	const char *header[] = { heading, NULL };
-	int err, closed;
+	int err = baseline ? 0 : -ENOMEM;
 
 	describe_command(options->argv, command, sizeof(command));
 	snprintf(heading, sizeof(heading),
 		 "Baseline of `%s`%s, written by nativemon learn.", command,
 		 options->append ? " and earlier runs" : "");
 	policy_diagnostics_init(&diagnostics);
-	err = baseline_write(baseline, header, output->file, &diagnostics);
+	if (err == 0 && options->append && out != stdout &&
+	    access(options->output, F_OK) == 0)
+		err = baseline_load_file(baseline, options->output,
+					 &diagnostics);
+	if (err == 0 && options->mode != POLICY_MODE_UNSET)
+		baseline_set_mode(baseline, options->mode);
+	if (err == 0)
+		err = baseline_merge(baseline, learned);
+	if (err == 0)
+		err = baseline_write(baseline, header, out, &diagnostics);
 	if (err == 0 && profile)
-		err = write_profile(profile, output->file);
+		err = write_profile(profile, out);
 	print_diagnostics(&diagnostics);
 	policy_diagnostics_fini(&diagnostics);
-	closed = close_output(output, err == 0);
-	return err ? err : closed;
+	if (err == 0)
+		log_info("wrote %zu rules to '%s'", baseline_rule_count(baseline),
+			 options->output);
+	baseline_free(baseline);
+	return err;
 }
 
-int learn_command(const struct learn_options *options)
+/* Checks the file to append to before the command runs. */
+static int check_previous(const struct learn_options *options)
+{
+	struct baseline *previous;
+	int err;
+
+	if (!options->append || strcmp(options->output, "-") == 0 ||
+	    access(options->output, F_OK) != 0)
+		return 0;
+	previous = baseline_new();
+	if (!previous)
+		return -ENOMEM;
+	err = load_previous(previous, options->output);
+	baseline_free(previous);
+	return err;
+}
+
+static int learn_into(struct baseline *learned, struct syscall_profile *profile,
+		      const struct learn_options *options,
+		      struct replacement *replacement)
 {
 	struct run_options run = { 0 };
-	struct baseline *baseline = baseline_new();
-	struct syscall_profile *profile = NULL;
-	unsigned long sightings;
-	struct output output;
+	bool started = false;
+	FILE *out = replacement ? replacement->file : stdout;
 	int status, err;
-
-	if (baseline && options->all_syscalls)
-		profile = syscall_profile_new();
-	if (!baseline || (options->all_syscalls && !profile)) {
-		log_error_errno(ENOMEM, "cannot start learning");
-		baseline_free(baseline);
-		return RUN_EXIT_FAILURE;
-	}
-	if (options->append && strcmp(options->output, "-") != 0 &&
-	    access(options->output, F_OK) == 0 &&
-	    load_previous(baseline, options->output) < 0) {
-		syscall_profile_free(profile);
-		baseline_free(baseline);
-		return RUN_EXIT_USAGE;
-	}
-	if (options->mode != POLICY_MODE_UNSET)
-		baseline_set_mode(baseline, options->mode);
-	err = open_output(&output, options->output);
-	if (err) {
-		log_error_errno(-err, "cannot create a file next to '%s' for "
-				      "the baseline; choose a writable place "
-				      "with -o",
-				options->output);
-		syscall_profile_free(profile);
-		baseline_free(baseline);
-		return RUN_EXIT_FAILURE;
-	}
 
 	run.policy = options->policy;
 	run.log_path = options->log_path;
 	run.quiet = true;
 	run.no_preload = options->no_preload;
 	run.argv = options->argv;
-	run.learning = baseline;
+	run.learning = learned;
 	run.profile = profile;
-	sightings = baseline_sighting_count(baseline);
+	run.started = &started;
 	status = run_command(&run);
 
-	/* Every exec is learned, so nothing learned means nothing started. */
-	if (baseline_sighting_count(baseline) == sightings) {
-		close_output(&output, false);
+	/* The file stays as it was when the command never ran. */
+	if (!started || baseline_sighting_count(learned) == 0) {
 		log_error("learned nothing because '%s' did not start; '%s' is "
 			  "left as it was",
 			  options->argv[0], options->output);
+		return status;
+	}
+	if (replacement)
+		err = replacement_lock(replacement);
+	else
+		err = 0;
+	if (err == 0)
+		err = write_baseline(learned, profile, options, out);
+	if (err == 0 && replacement)
+		err = replacement_finish(replacement);
+	else if (err == 0)
+		err = fflush(stdout) == 0 ? 0 : -errno;
+	if (err == -EINVAL)
+		log_error("'%s' is left as it was", options->output);
+	else if (err)
+		log_error_errno(-err, "cannot write the baseline to '%s'; it is "
+				      "left as it was",
+				options->output);
+	return err ? RUN_EXIT_FAILURE : status;
+}
+
+int learn_command(const struct learn_options *options)
+{
+	struct baseline *learned = baseline_new();
+	struct syscall_profile *profile = NULL;
+	struct replacement replacement;
+	bool to_stdout = strcmp(options->output, "-") == 0;
+	int status, err;
+
+	if (learned && options->all_syscalls)
+		profile = syscall_profile_new();
+	if (!learned || (options->all_syscalls && !profile)) {
+		log_error_errno(ENOMEM, "cannot start learning");
+		status = RUN_EXIT_FAILURE;
 		goto out;
 	}
-	err = write_baseline(baseline, profile, options, &output);
+	err = check_previous(options);
+	if (err == 0 && !to_stdout)
+		err = replacement_start(&replacement, options->output);
 	if (err) {
-		log_error_errno(-err, "cannot write the baseline to '%s'",
-				options->output);
-		status = RUN_EXIT_FAILURE;
-	} else if (strcmp(options->output, "-") != 0) {
-		log_info("wrote %zu rules to '%s'",
-			 baseline_rule_count(baseline), options->output);
+		status = err == -EINVAL ? RUN_EXIT_USAGE : RUN_EXIT_FAILURE;
+		goto out;
 	}
+	status = learn_into(learned, profile, options,
+			    to_stdout ? NULL : &replacement);
+	if (!to_stdout)
+		replacement_abort(&replacement);
 out:
 	syscall_profile_free(profile);
-	baseline_free(baseline);
+	baseline_free(learned);
 	return status;
 }

@@ -344,9 +344,10 @@ int run_command(const struct run_options *options)
 {
 	struct supervisor supervisor = { .signal_fd = -1 };
 	sigset_t original;
-	int status = RUN_EXIT_FAILURE;
+	int status = RUN_EXIT_FAILURE, exec_error;
 
 	supervisor.launch.listener = -1;
+	supervisor.launch.socket = -1;
 	if (prepare(&supervisor, options, &original) < 0)
 		goto out;
 	if (start(&supervisor, options, &original) < 0) {
@@ -361,12 +362,17 @@ int run_command(const struct run_options *options)
 	serve(&supervisor);
 	reap_remaining(&supervisor);
 	status = exit_status(&supervisor);
+	exec_error = launch_exec_error(&supervisor.launch);
+	if (options->started)
+		*options->started = exec_error == 0 && supervisor.child_exited;
 	if (supervisor.monitor.answer_errors)
 		log_warn("%lu notification responses failed",
 			 supervisor.monitor.answer_errors);
 	log_info("exiting with status %d after %lu notifications", status,
 		 supervisor.monitor.notifications);
 out:
+	if (supervisor.launch.socket >= 0)
+		close(supervisor.launch.socket);
 	monitor_fini(&supervisor.monitor);
 	supervise_sink_close(supervisor.sink, options->log_path);
 	filter_program_fini(&supervisor.program);

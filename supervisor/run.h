@@ -27,6 +27,8 @@ struct run_options {
 	char **argv;	      /* the command, NULL-terminated */
 	/* Learn every finding into this baseline, and deny nothing. */
 	struct baseline *learning;
+	/* When not NULL, set to whether the command's exec succeeded. */
+	bool *started;
 	/*
 	 * Route every syscall to the supervisor and count them all in this
 	 * profile (see monitor_profile()); NULL keeps the policy's watch set.

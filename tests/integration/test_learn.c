@@ -11,8 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define TEST_TIMEOUT 120
 
@@ -259,6 +264,123 @@ Test(learn, missing_command_keeps_file, .timeout = TEST_TIMEOUT)
 	cr_expect_str_eq(read_whole_file(policy, &size), before);
 	cr_expect_eq(count_entries(scratch), 1,
 		     "a temporary file was left next to %s", policy);
+}
+
+/* Writes text to path with the permission bits mode. */
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *file = fopen(path, "w");
+
+	cr_assert(file, "cannot create %s", path);
+	cr_assert(fputs(text, file) >= 0 && fclose(file) == 0,
+		  "cannot write %s", path);
+	cr_assert_eq(chmod(path, mode), 0);
+}
+
+Test(learn, failed_exec_keeps_file, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/kept.policy", scratch);
+	char *data = harness_test_format(&run, "%s/data.txt", scratch);
+	char *command[] = { data, NULL };
+	const char *before = "# an earlier baseline\n";
+	size_t size;
+
+	write_text(policy, before, 0644);
+	/* A file without execute permission: exec fails with EACCES. */
+	write_text(data, "not a program\n", 0644);
+
+	cr_expect_eq(learn(policy, scratch, NULL, command), 126,
+		     "stderr: %s", run.result.err);
+	cr_expect(strstr(run.result.err, "learned nothing"),
+		  "no message that nothing was learned: %s", run.result.err);
+	cr_expect_str_eq(read_whole_file(policy, &size), before);
+	cr_expect_eq(count_entries(scratch), 2,
+		     "a temporary file was left next to %s", policy);
+}
+
+Test(learn, rejects_output_not_regular, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *fifo = harness_test_format(&run, "%s/fifo", scratch);
+	char *marker = harness_test_format(&run, "%s/ran", scratch);
+	char *script = harness_test_format(&run, "touch %s", marker);
+	char *command[] = { "/bin/sh", "-c", script, NULL };
+	struct stat st;
+
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_expect_eq(learn(fifo, scratch, NULL, command), 2, "stderr: %s",
+		     run.result.err);
+	cr_expect(strstr(run.result.err, "not a regular file"), "%s",
+		  run.result.err);
+	cr_expect_eq(learn(scratch, scratch, NULL, command), 2, "stderr: %s",
+		     run.result.err);
+	cr_assert_eq(lstat(fifo, &st), 0);
+	cr_expect(S_ISFIFO(st.st_mode), "the FIFO was replaced");
+	cr_expect_neq(access(marker, F_OK), 0,
+		      "the command ran although the output was unusable");
+}
+
+Test(learn, follows_link_keeps_mode, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *target = harness_test_format(&run, "%s/real.policy", scratch);
+	char *link = harness_test_format(&run, "%s/link.policy", scratch);
+	char *command[] = { "/bin/true", NULL };
+	struct stat st;
+	size_t size;
+
+	write_text(target, "# an earlier baseline\n", 0600);
+	cr_assert_eq(symlink("real.policy", link), 0);
+
+	learn_or_fail(link, scratch, NULL, command);
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_expect(S_ISLNK(st.st_mode), "the link was replaced by a file");
+	cr_assert_eq(stat(target, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0600, "mode %04o",
+		     (unsigned int)(st.st_mode & 07777));
+	cr_expect(strstr(read_whole_file(target, &size), "id baseline-exec"),
+		  "the link's target holds no baseline");
+}
+
+Test(learn, parallel_appends_add_up, .timeout = TEST_TIMEOUT)
+{
+	static const char *const programs[] = { "uname", "id", "date",
+						"hostname" };
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/shared.policy", scratch);
+	pid_t pids[ARRAY_SIZE(programs)];
+	const char *text;
+	size_t size;
+
+	for (size_t i = 0; i < ARRAY_SIZE(programs); i++) {
+		char script[64];
+
+		snprintf(script, sizeof(script), "sleep 0.5; %s >/dev/null",
+			 programs[i]);
+		pids[i] = fork();
+		cr_assert_geq(pids[i], 0);
+		if (pids[i] == 0) {
+			execl(harness_nativemon_path(), "nativemon", "learn",
+			      "--append", "-o", policy, "--", "/bin/sh", "-c",
+			      script, (char *)NULL);
+			_exit(127);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(programs); i++) {
+		int status;
+
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "learn of %s: status %#x", programs[i], status);
+	}
+	text = read_whole_file(policy, &size);
+	for (size_t i = 0; i < ARRAY_SIZE(programs); i++) {
+		char *rule = harness_test_format(&run, "log exec path /usr/bin/%s",
+						 programs[i]);
+
+		cr_expect(strstr(text, rule), "no '%s' in:\n%s", rule, text);
+	}
 }
 
 Test(learn, python_baseline_is_quiet, .timeout = TEST_TIMEOUT)
