@@ -21,7 +21,7 @@ Environment, with defaults in brackets:
                          [unwatched mprotect alert start build http memory]
   BENCH_VARIANTS         variants to run, from: native bare bare-poll
                          bare-maps bare-syscall strace nativemon
-                         nativemon-no-preload
+                         nativemon-no-preload nativemon-callsite
                          [native bare strace nativemon]
   BENCH_CALLS            watched calls per run of mprotect, memfd, direct
                          and jit [50000]
@@ -94,6 +94,7 @@ check_arguments() {
 		case "$variant" in
 		native | bare | bare-poll | bare-maps | bare-syscall) ;;
 		strace | nativemon | nativemon-no-preload) ;;
+		nativemon-callsite) ;;
 		*)
 			echo "run.sh: unknown variant '$variant' in" \
 				"BENCH_VARIANTS" >&2
@@ -216,6 +217,10 @@ run_variant() {
 	nativemon-no-preload)
 		$limit "$build/nativemon" run --no-preload --quiet \
 			--log "$events" -- "$@"
+		;;
+	nativemon-callsite)
+		$limit "$build/nativemon" run --quiet --log "$events" \
+			--policy "$work/callsite.policy" -- "$@"
 		;;
 	esac
 }
@@ -356,7 +361,7 @@ measure_memory() {
 # Every alert must reach the log, or the alert figure is not per alert.
 check_events() {
 	case "$1" in
-	nativemon | nativemon-no-preload) ;;
+	nativemon | nativemon-no-preload | nativemon-callsite) ;;
 	*) return 0 ;;
 	esac
 	case "$2" in
@@ -611,6 +616,14 @@ fi
 if contains http $workloads >/dev/null; then
 	prepare_http
 fi
+# A rule that matches nothing but needs every fact that the rules of a
+# learned baseline need: the build-ids and offsets of the syscall's module
+# and of the caller, so each watched call is unwound to its caller.
+cat >"$work/callsite.policy" <<'EOF'
+allow native-api module /nonexistent offset 0 build-id 00 \
+	caller /nonexistent caller-offset 0 caller-build-id 00 \
+	id bench-callsite
+EOF
 
 print_machine
 round=0
