@@ -757,13 +757,20 @@ static int sort_entries(struct baseline *baseline,
 	return reindex(baseline);
 }
 
-/* Writes a glob of a group heading as the text it matches. */
+/* Writes a glob of a group heading as the text it matches, with control
+ * bytes as \xNN, as in the examples. */
 static void put_unescaped(FILE *out, const char *glob)
 {
 	for (; *glob; glob++) {
+		unsigned char byte;
+
 		if (*glob == '\\' && glob[1])
 			glob++;
-		fputc(*glob, out);
+		byte = (unsigned char)*glob;
+		if (byte < 0x20 || byte == 0x7f)
+			fprintf(out, "\\x%02x", byte);
+		else
+			fputc(byte, out);
 	}
 }
 
