@@ -116,22 +116,39 @@ static int add_shim_reports(scmp_filter_ctx ctx)
 	return err == -EEXIST ? 0 : err;
 }
 
-static int build_context(const struct policy *policy, scmp_filter_ctx *out,
-			 const struct policy_watch **bad_watch)
+/*
+ * Starts a filter whose calls of a foreign architecture reach the
+ * supervisor and whose other calls take default_action.
+ */
+static int new_context(uint32_t default_action, scmp_filter_ctx *out)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	scmp_filter_ctx ctx = seccomp_init(default_action);
 	int err;
 
-	*bad_watch = NULL;
 	if (!ctx)
 		return -ENOMEM;
 	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
-	if (err < 0)
-		goto fail;
 	/* The child decides on no_new_privs itself, before it installs. */
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (err == 0)
+		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (err < 0) {
+		seccomp_release(ctx);
+		return err;
+	}
+	*out = ctx;
+	return 0;
+}
+
+static int build_context(const struct policy *policy, scmp_filter_ctx *out,
+			 const struct policy_watch **bad_watch)
+{
+	scmp_filter_ctx ctx;
+	int err;
+
+	*bad_watch = NULL;
+	err = new_context(SCMP_ACT_ALLOW, &ctx);
 	if (err < 0)
-		goto fail;
+		return err;
 	for (size_t i = 0; i < policy->watch_count; i++) {
 		err = add_watch(ctx, &policy->watches[i]);
 		/* A condition under an unconditional watch adds nothing. */
@@ -155,17 +172,12 @@ fail:
 static int build_all_context(const struct filter_exemption *exemptions,
 			     size_t count, scmp_filter_ctx *out)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+	scmp_filter_ctx ctx;
 	int err;
 
-	if (!ctx)
-		return -ENOMEM;
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
+	err = new_context(SCMP_ACT_NOTIFY, &ctx);
 	if (err < 0)
-		goto fail;
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (err < 0)
-		goto fail;
+		return err;
 	for (size_t i = 0; i < count; i++) {
 		const struct filter_exemption *exemption = &exemptions[i];
 
