@@ -70,6 +70,7 @@ static const char *learn(bool all_syscalls, char *const argv[])
 		command[count++] = argv[i];
 	}
 	command[count] = NULL;
+	harness_result_fini(&run.result);
 	harness_run((char *const *)command,
 		    &(struct harness_options){ .cwd = scratch,
 					       .timeout_ms = DEADLINE_MS },
@@ -158,6 +159,7 @@ Test(learn_all, learns_rules_of_watched_calls_only,
 			      unwatched[i], text);
 	cr_expect(has_rule_with(text, "syscall mmap"),
 		  "the watched mmap calls gave no rule:\n%s", text);
+	harness_result_fini(&run.result);
 	harness_run_nativemon(&run.result, NULL, "policy", "check", output,
 			      NULL);
 	cr_expect_eq(run.result.exit_code, 0,
