@@ -34,6 +34,7 @@ struct learned_rule {
 	char *syscalls[2], *modules[2], *callers[2], *paths[2], *exes[2];
 	uint64_t offset, caller_offset;
 	char module[GLOB_MAX], caller[GLOB_MAX], path[GLOB_MAX], exe[GLOB_MAX];
+	bool loader_start; /* a call of the loader with no caller frame */
 };
 
 /*
@@ -100,12 +101,23 @@ static void add_site(struct learned_rule *learned,
 	rule->build_id = (char *)facts->build_id;
 }
 
-/* Pins the rule to the caller frame, or to the executable without one. */
+/*
+ * Pins the rule to the caller frame, or to the executable without one. The
+ * loader's calls without a caller map a program's libraries at start-up,
+ * and the exec and module-load rules already name the program and those
+ * libraries, so their rules name the syscall instruction alone: a program
+ * new to the baseline then raises its exec alert and no more.
+ */
 static void add_caller(struct learned_rule *learned,
 		       const struct policy_facts *facts)
 {
 	struct policy_rule *rule = &learned->rule;
 
+	if (!facts->caller && facts->origin == ORIGIN_LOADER &&
+	    facts->module) {
+		learned->loader_start = true;
+		return;
+	}
 	if (!facts->caller) {
 		add_exe(learned, facts);
 		return;
@@ -144,6 +156,7 @@ static void build_rule(struct learned_rule *learned,
 	struct policy_rule *rule = &learned->rule;
 
 	memset(rule, 0, sizeof(*rule));
+	learned->loader_start = false;
 	rule->action = action;
 	rule->event = facts->event;
 	switch (facts->event) {
@@ -185,8 +198,10 @@ static void build_rule(struct learned_rule *learned,
  * more than was seen, so such findings are not learned and meet the
  * closing rules instead.
  */
-static bool is_pinned(const struct policy_rule *rule)
+static bool is_pinned(const struct learned_rule *learned)
 {
+	const struct policy_rule *rule = &learned->rule;
+
 	switch (rule->event) {
 	case EVENT_MODULE_LOAD:
 	case EVENT_EXEC:
@@ -194,7 +209,7 @@ static bool is_pinned(const struct policy_rule *rule)
 		return rule->paths || rule->file_build_id;
 	case EVENT_NATIVE_API:
 		return (rule->modules || rule->exes) &&
-		       (rule->callers || rule->exes);
+		       (rule->callers || rule->exes || learned->loader_start);
 	default:
 		return rule->modules || rule->exes;
 	}
@@ -256,7 +271,7 @@ void learn_note(struct baseline *baseline, const struct policy_facts *facts,
 	if (rule && rule->action != POLICY_ALLOW)
 		action = POLICY_LOG;
 	build_rule(&learned, facts, action);
-	if (!is_pinned(&learned.rule))
+	if (!is_pinned(&learned))
 		return;
 	length = policy_rule_format(&learned.rule, stack_text,
 				    sizeof(stack_text));

@@ -507,6 +507,27 @@ Test(learn, new_module_alerts_once, .timeout = TEST_TIMEOUT)
  * The shellcode's memfd_create gives one direct-syscall alert, and the
  * mmap call site of its mapping is outside the baseline.
  */
+Test(learn, new_program_alerts_once, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/shell.policy", scratch);
+	char *learned[] = { "/bin/sh", "-c", "/bin/true", NULL };
+	char *changed[] = { "/bin/sh", "-c", "/bin/true; /bin/uname >/dev/null",
+			    NULL };
+
+	learn_or_fail(policy, scratch, NULL, learned);
+	observe_under(policy, changed);
+
+	harness_test_expect_exit_code(&run, 0);
+	/* The loader maps libc into uname from a site the baseline holds. */
+	cr_expect_eq(harness_events_count(run.events, "event.kind", "alert",
+					  "rule.id", "baseline-exec",
+					  "file.path", "/usr/bin/uname", NULL),
+		     1, "expected one baseline-exec alert; seen: %s", run.seen);
+	cr_expect_eq(count_alerts(), 1, "expected one alert; seen: %s",
+		     run.seen);
+}
+
 Test(learn, shellcode_alerts_call_and_site, .timeout = TEST_TIMEOUT)
 {
 	const char *policy = learn_baseline_app(NULL);
