@@ -380,15 +380,16 @@ static int write_baseline(const struct baseline *learned,
 	struct baseline *baseline = baseline_new();
 	char command[1024], heading[1200];
 	const char *header[] = { heading, NULL };
+	bool earlier = options->append && out != stdout &&
+		       access(options->output, F_OK) == 0;
 	int err = baseline ? 0 : -ENOMEM;
 
 	describe_command(options->argv, command, sizeof(command));
 	snprintf(heading, sizeof(heading),
 		 "Baseline of `%s`%s, written by nativemon learn.", command,
-		 options->append ? " and earlier runs" : "");
+		 earlier ? " and earlier runs" : "");
 	policy_diagnostics_init(&diagnostics);
-	if (err == 0 && options->append && out != stdout &&
-	    access(options->output, F_OK) == 0)
+	if (err == 0 && earlier)
 		err = baseline_load_file(baseline, options->output,
 					 &diagnostics);
 	if (err == 0 && options->mode != POLICY_MODE_UNSET)

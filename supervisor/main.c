@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "filter.h"
 #include "learn.h"
@@ -136,6 +138,9 @@ static enum policy_mode parse_mode(const char *text)
 		    text);
 	return POLICY_MODE_UNSET;
 }
+
+/* Whether nativemon started with standard output closed. */
+static bool stdout_was_closed;
 
 /* The settings that the command line of run or serve selects. */
 struct command_line {
@@ -269,6 +274,32 @@ static int main_run(int argc, char **argv)
 	return status;
 }
 
+/* Rejects outputs that would lose the baseline, before anything runs. */
+static void check_learn_output(const struct learn_options *learn,
+			       const struct command_line *command)
+{
+	struct stat output, log;
+
+	if (!learn->output)
+		usage_error("missing -o FILE for the baseline", NULL);
+	if (!learn->output[0])
+		usage_error("empty file name for -o; give the baseline's path, "
+			    "or - for standard output",
+			    NULL);
+	if (strcmp(learn->output, "-") == 0 && stdout_was_closed)
+		usage_error("standard output is closed, so -o - would lose the "
+			    "baseline; give -o FILE",
+			    NULL);
+	if (command->log_path && strcmp(learn->output, "-") != 0 &&
+	    (strcmp(command->log_path, learn->output) == 0 ||
+	     (stat(command->log_path, &log) == 0 &&
+	      stat(learn->output, &output) == 0 &&
+	      log.st_dev == output.st_dev && log.st_ino == output.st_ino)))
+		usage_error("-o and --log name the same file; give the baseline "
+			    "and the event log different files:",
+			    learn->output);
+}
+
 static int main_learn(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -300,8 +331,7 @@ static int main_learn(int argc, char **argv)
 		else
 			apply_common_option(&command, option, argv);
 	}
-	if (!learn.output)
-		usage_error("missing -o FILE for the baseline", NULL);
+	check_learn_output(&learn, &command);
 	if (optind >= argc)
 		usage_error("missing COMMAND to learn", NULL);
 	policy = load_policy(&command);
@@ -370,6 +400,8 @@ static void open_standard_fds(void)
 			continue;
 		if (open("/dev/null", O_RDWR) != fd)
 			exit(RUN_EXIT_FAILURE);
+		if (fd == STDOUT_FILENO)
+			stdout_was_closed = true;
 	}
 }
 

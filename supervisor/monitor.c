@@ -1102,6 +1102,19 @@ static void drop_repeated_alerts(struct call *call)
 }
 
 /*
+ * An exec is judged before it runs, so a file without execute permission
+ * shows up as an exec finding although the exec will fail, as when a
+ * shell tries each PATH entry. Learning it would allow whatever file is
+ * put at that path later.
+ */
+static bool is_learnable(const struct finding *finding)
+{
+	if (finding->event != EVENT_EXEC && finding->event != EVENT_FILELESS_EXEC)
+		return true;
+	return !finding->has_file || (finding->file.st.st_mode & 0111);
+}
+
+/*
  * Judges each finding, decides the call's verdict and builds the records
  * of the findings the policy keeps. A record that the sink would fold is
  * not built: it would be dropped. While learning, each finding is also
@@ -1120,7 +1133,7 @@ static void judge(struct monitor *monitor, struct call *call)
 		finding->rule = policy_match(monitor->policy, &facts);
 		finding->reported = finding->rule &&
 				finding->rule->action != POLICY_ALLOW;
-		if (monitor->learning)
+		if (monitor->learning && is_learnable(finding))
 			learn_note(monitor->learning, &facts, finding->rule,
 				   call->process, &finding->args);
 	}

@@ -73,11 +73,31 @@ static int resolve(struct replacement *replacement, const char *path)
 	return 0;
 }
 
+/*
+ * In a sticky directory such as /tmp only the owner of a file, of the
+ * directory or root may rename over it, and that would fail only once the
+ * command has run.
+ */
+static int check_sticky(const struct replacement *replacement,
+			const struct stat *directory)
+{
+	uid_t uid = geteuid();
+
+	if (!replacement->exists || !(directory->st_mode & S_ISVTX) ||
+	    uid == 0 || uid == replacement->uid || uid == directory->st_uid)
+		return 0;
+	log_error("cannot replace '%s': another user owns it in a sticky "
+		  "directory; choose another file with -o",
+		  replacement->path);
+	return -EINVAL;
+}
+
 static int open_temporary(struct replacement *replacement)
 {
 	char *copy = strdup(replacement->path);
 	const char *directory;
-	int fd;
+	struct stat st;
+	int fd, err;
 
 	if (!copy)
 		return -ENOMEM;
@@ -93,6 +113,11 @@ static int open_temporary(struct replacement *replacement)
 	free(copy);
 	if (replacement->directory < 0)
 		return -errno;
+	if (fstat(replacement->directory, &st) < 0)
+		return -errno;
+	err = check_sticky(replacement, &st);
+	if (err < 0)
+		return err;
 	fd = mkostemp(replacement->temporary, O_CLOEXEC);
 	if (fd < 0) {
 		free(replacement->temporary);
@@ -116,7 +141,7 @@ int replacement_start(struct replacement *replacement, const char *path)
 	err = resolve(replacement, path);
 	if (err == 0) {
 		err = open_temporary(replacement);
-		if (err < 0)
+		if (err < 0 && err != -EINVAL)
 			log_error_errno(-err, "cannot create a file next to "
 					      "'%s' for the baseline; choose a "
 					      "writable directory with -o",

@@ -321,6 +321,44 @@ Test(learn, rejects_output_not_regular, .timeout = TEST_TIMEOUT)
 		      "the command ran although the output was unusable");
 }
 
+Test(learn, rejects_empty_and_log_output, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/same", scratch);
+	char *marker = harness_test_format(&run, "%s/ran", scratch);
+	char *script = harness_test_format(&run, "touch %s", marker);
+	char *command[] = { "/bin/sh", "-c", script, NULL };
+	const char *log_options[] = { "--log", policy, NULL };
+
+	cr_expect_eq(learn("", scratch, NULL, command), 2, "stderr: %s",
+		     run.result.err);
+	cr_expect(strstr(run.result.err, "empty file name"), "%s",
+		  run.result.err);
+	cr_expect_eq(learn(policy, scratch, log_options, command), 2,
+		     "stderr: %s", run.result.err);
+	cr_expect(strstr(run.result.err, "the same file"), "%s",
+		  run.result.err);
+	cr_expect_neq(access(marker, F_OK), 0,
+		      "the command ran although the output was unusable");
+}
+
+Test(learn, skips_exec_without_permission, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/shell.policy", scratch);
+	char *data = harness_test_format(&run, "%s/data.sh", scratch);
+	char *script = harness_test_format(&run, "%s; true", data);
+	char *command[] = { "/bin/sh", "-c", script, NULL };
+	size_t size;
+
+	write_text(data, "#!/bin/sh\n", 0644);
+	learn_or_fail(policy, scratch, NULL, command);
+	cr_expect_null(strstr(read_whole_file(policy, &size),
+			      harness_test_format(&run, "exec path %s", data)),
+		       "a failed exec was learned:\n%s",
+		       read_whole_file(policy, &size));
+}
+
 Test(learn, follows_link_keeps_mode, .timeout = TEST_TIMEOUT)
 {
 	const char *scratch = harness_test_scratch_new(&run, NULL);
