@@ -205,7 +205,9 @@ static void locate_origin(struct call *call)
 		warn_unreadable(call, err);
 	}
 	call->origin = origin_classify(mapping, &call->process->exe);
-	if (mapping && is_file_backed(call->origin)) {
+	/* A path longer than PATH_MAX stays unknown rather than cut short. */
+	if (mapping && is_file_backed(call->origin) && mapping->path &&
+	    strlen(mapping->path) < sizeof(call->module)) {
 		snprintf(call->module, sizeof(call->module), "%s",
 			 mapping->path);
 		call->module_offset =
