@@ -190,6 +190,8 @@ static void put_matchers(struct writer *writer, const struct policy_rule *rule)
 	put_list(writer, "caller", rule->callers);
 	put_offsets(writer, "caller-offset", &rule->caller_offsets);
 	put_word(writer, "caller-build-id", rule->caller_build_id);
+	put_bits(writer, "caller-origin", rule->caller_origins, kind_name,
+		 ORIGIN_KIND_COUNT);
 	put_list(writer, "path", rule->paths);
 	put_word(writer, "file-build-id", rule->file_build_id);
 	put_list(writer, "exe", rule->exes);

@@ -169,6 +169,13 @@ static bool matches_offset(const struct policy_offsets *offsets, bool known,
 	return false;
 }
 
+static bool matches_known_bit(uint32_t bits, bool known, unsigned int value)
+{
+	if (bits == 0)
+		return true;
+	return known && matches_bit(bits, value);
+}
+
 /* Both build-ids are lower-case hex, so they compare as strings. */
 static bool matches_build_id(const char *want, const char *build_id)
 {
@@ -218,6 +225,9 @@ static bool matches_process(const struct policy_rule *rule,
 			      facts->caller_offset) &&
 	       matches_build_id(rule->caller_build_id,
 				facts->caller_build_id) &&
+	       matches_known_bit(rule->caller_origins,
+				 facts->caller_origin_known,
+				 facts->caller_origin) &&
 	       matches_uid(rule, facts) &&
 	       matches_glob(rule->exes, facts->exe) &&
 	       matches_glob(rule->callers, facts->caller) &&

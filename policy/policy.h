@@ -111,6 +111,8 @@ struct policy_facts {
 	bool caller_offset_known;
 	uint64_t caller_offset; /* file offset of the caller frame's address */
 	const char *caller_build_id; /* caller's GNU build-id, lower-case hex */
+	bool caller_origin_known;    /* caller_origin is set */
+	enum origin_kind caller_origin; /* of the caller frame's memory */
 	const char *exe;	 /* executable of the calling process */
 	const char *path;	 /* file loaded or executed; see path_unknown */
 	bool path_unknown;	 /* that file's path could not be read */
@@ -164,6 +166,7 @@ struct policy_rule {
 	char *build_id;			      /* lower-case hex, NULL for any */
 	struct policy_offsets caller_offsets; /* of the caller frame */
 	char *caller_build_id;		      /* lower-case hex, NULL for any */
+	uint32_t caller_origins; /* ORIGIN_BIT set; 0 matches any */
 	char **paths;
 	char *file_build_id; /* lower-case hex, NULL for any */
 	char **exes;

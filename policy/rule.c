@@ -117,9 +117,11 @@ static int parse_bits(struct parser *parser, const struct token *value,
 	return err;
 }
 
+/* Parses origin kinds into the ORIGIN_BIT set at key->field. */
 static int parse_origins(struct parser *parser, struct rule_builder *builder,
 			 const struct rule_key *key, const struct token *value)
 {
+	uint32_t *bits = (uint32_t *)((char *)&builder->rule + key->field);
 	const char *names[ORIGIN_KIND_COUNT];
 
 	for (int kind = 0; kind < ORIGIN_KIND_COUNT; kind++)
@@ -128,7 +130,7 @@ static int parse_origins(struct parser *parser, struct rule_builder *builder,
 		parser, value, "origin kind", names, ORIGIN_KIND_COUNT,
 		"valid kinds are unknown, libc, loader, vdso, executable, "
 		"library, anonymous, heap, stack, memfd and deleted",
-		&builder->rule.origins);
+		bits);
 }
 
 static int parse_file_kinds(struct parser *parser, struct rule_builder *builder,
@@ -549,14 +551,14 @@ static int parse_techniques(struct parser *parser, struct rule_builder *builder,
 #define YES_OR_NO "yes or no"
 #define OFFSETS "an offset or a comma-separated list of offsets"
 #define BUILD_ID "a build-id in hex digits"
+#define ORIGINS "an origin kind or a comma-separated list of them"
 
 /* In the order of the man page; the index of each entry is its bit in
  * rule_builder.seen. */
 static const struct rule_key rule_keys[] = {
 	{ "syscall", parse_syscalls, 0, 0, 0,
 	  "a syscall name or a comma-separated list of them" },
-	{ "origin", parse_origins, 0, 0, 0,
-	  "an origin kind or a comma-separated list of them" },
+	{ "origin", parse_origins, FIELD(origins), 0, 0, ORIGINS },
 	{ "module", parse_globs, FIELD(modules), 0, 0, GLOBS },
 	{ "offset", parse_offsets, FIELD(offsets), 0, 0, OFFSETS },
 	{ "build-id", parse_build_id, FIELD(build_id), 0, POLICY_NEEDS_BUILD_ID,
@@ -567,6 +569,8 @@ static const struct rule_key rule_keys[] = {
 	  POLICY_NEEDS_CALLER, OFFSETS },
 	{ "caller-build-id", parse_build_id, FIELD(caller_build_id), 0,
 	  POLICY_NEEDS_CALLER | POLICY_NEEDS_CALLER_BUILD_ID, BUILD_ID },
+	{ "caller-origin", parse_origins, FIELD(caller_origins), 0,
+	  POLICY_NEEDS_CALLER, ORIGINS },
 	{ "path", parse_globs, FIELD(paths), KEY_FILE_EVENTS, 0, GLOBS },
 	{ "file-build-id", parse_build_id, FIELD(file_build_id),
 	  KEY_FILE_EVENTS, POLICY_NEEDS_FILE_BUILD_ID, BUILD_ID },
@@ -626,10 +630,10 @@ static int report_unknown_key(struct parser *parser, const struct token *token)
 		parser, token,
 		"unknown matcher or option '%s'; matchers are syscall, origin, "
 		"module, offset, build-id, caller, caller-offset, "
-		"caller-build-id, path, file-build-id, exe, ancestor, uid, "
-		"arch, file, source, writable-dir, path-known, has-libc and "
-		"program-arch, and options are severity, id, errno, name and "
-		"technique",
+		"caller-build-id, caller-origin, path, file-build-id, exe, "
+		"ancestor, uid, arch, file, source, writable-dir, path-known, "
+		"has-libc and program-arch, and options are severity, id, "
+		"errno, name and technique",
 		shown);
 }
 

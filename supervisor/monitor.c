@@ -945,12 +945,16 @@ static void fill_caller_facts(const struct call *call,
 		facts->caller_build_id = call->has_caller_build_id
 						 ? call->caller_build_id
 						 : NULL;
+		facts->caller_origin_known = true;
+		facts->caller_origin = call->caller->origin;
 	} else if (is_own_caller(call)) {
 		facts->caller_offset_known = true;
 		facts->caller_offset =
 			call->module_offset + SYSCALL_INSN_LENGTH;
 		facts->caller_build_id =
 			call->has_build_id ? call->build_id : NULL;
+		facts->caller_origin_known = true;
+		facts->caller_origin = call->origin;
 	}
 }
 

@@ -286,6 +286,42 @@ Test(stack, caller_matcher_uses_stack, .timeout = TEST_TIMEOUT)
 		     2, "alert stacks stopped early; seen: %s", run.seen);
 }
 
+/*
+ * The shellcode's libc call has its caller frame in anonymous memory, so
+ * the caller-origin deleted rule does not match it and the anonymous rule
+ * after it does.
+ */
+Test(stack, caller_origin_matches_unbacked_frame, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/origin.policy", scratch);
+	const char *options[] = { "--policy", policy, NULL };
+	struct harness_options run_options = { .run_options = options };
+	char *command[] = { harness_test_target(&run, "shellcode_libc_call"),
+			    NULL };
+	FILE *file = fopen(policy, "w");
+
+	cr_assert(file &&
+			  fputs("alert unbacked-caller caller-origin deleted "
+				"id t-del\n"
+				"alert unbacked-caller caller-origin anonymous "
+				"id t-anon\n",
+				file) >= 0 &&
+			  fclose(file) == 0,
+		  "cannot write %s", policy);
+
+	harness_test_observe(&run, &run_options, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect(harness_events_find(run.events, "rule.id", "t-anon",
+				      "event.action", "unbacked-caller", NULL),
+		  "no unbacked-caller alert from t-anon; seen: %s", run.seen);
+	cr_expect_eq(harness_events_count(run.events, "rule.id", "t-del",
+					  NULL),
+		     0, "the caller frame is anonymous, not deleted; seen: %s",
+		     run.seen);
+}
+
 /* Collects the "return ADDRESS" lines that unwind_chain prints. */
 static size_t read_recorded_returns(const char *out, char returns[][24],
 				    size_t max)

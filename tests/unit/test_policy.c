@@ -404,7 +404,26 @@ Test(policy_load, leaves_call_site_matchers_unset)
 	cr_expect_null(rule->build_id);
 	cr_expect_eq(rule->caller_offsets.count, 0);
 	cr_expect_null(rule->caller_build_id);
+	cr_expect_eq(rule->caller_origins, 0);
 	cr_expect_null(rule->file_build_id);
+	loaded_fini(&loaded);
+}
+
+Test(policy_load, parses_caller_origin_kinds)
+{
+	struct loaded loaded;
+	const struct policy_rule *rule;
+
+	load(&loaded, "alert unbacked-caller caller-origin anonymous,memfd "
+		      "origin libc\n");
+	expect_clean(&loaded, "caller-origin list");
+	cr_assert_eq(loaded.policy->rule_count, 1);
+	rule = &loaded.policy->rules[0];
+	cr_expect_eq(rule->caller_origins, ORIGIN_BIT(ORIGIN_ANONYMOUS) |
+						   ORIGIN_BIT(ORIGIN_MEMFD));
+	cr_expect_eq(rule->origins, ORIGIN_BIT(ORIGIN_LIBC),
+		     "origin and caller-origin fill separate sets");
+	cr_expect_eq(loaded.policy->needs, POLICY_NEEDS_CALLER);
 	loaded_fini(&loaded);
 }
 
@@ -539,10 +558,10 @@ struct bad_case {
 
 #define ALL_MATCHERS                                                         \
 	"matchers are syscall, origin, module, offset, build-id, caller, "   \
-	"caller-offset, caller-build-id, path, file-build-id, exe, "         \
-	"ancestor, uid, arch, file, source, writable-dir, path-known, "      \
-	"has-libc and program-arch, and options are severity, id, errno, "   \
-	"name and technique"
+	"caller-offset, caller-build-id, caller-origin, path, "              \
+	"file-build-id, exe, ancestor, uid, arch, file, source, "            \
+	"writable-dir, path-known, has-libc and program-arch, and options "  \
+	"are severity, id, errno, name and technique"
 
 static const struct bad_case bad_cases[] = {
 	{ "unknown action", "alrt exec\n", 0, 1, 1,
@@ -775,6 +794,12 @@ static const struct bad_case bad_cases[] = {
 	  "invalid value '0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab...' for 'build-id'; a build-id contains only hex digits, as readelf -n prints it" },
 	{ "build-id empty", "alert direct-syscall build-id \"\"\n", 0, 1, 31,
 	  "an empty string is not a valid build-id" },
+	{ "unknown caller-origin kind",
+	  "alert unbacked-caller caller-origin anonymus\n", 0, 1, 37,
+	  "unknown origin kind 'anonymus'; did you mean 'anonymous'?" },
+	{ "caller-origin missing value", "alert native-api caller-origin\n",
+	  0, 1, 18,
+	  "missing value after 'caller-origin'; expected an origin kind or a comma-separated list of them" },
 	{ "caller-build-id list", "alert native-api caller-build-id ab,cd\n",
 	  0, 1, 34,
 	  "invalid value 'ab,cd' for 'caller-build-id'; a build-id contains only hex digits, as readelf -n prints it" },
@@ -1334,6 +1359,34 @@ static const struct matcher_case matcher_cases[] = {
 	{ "log native-api caller-build-id 0123abcd", CALL(), false },
 	{ "log native-api caller-build-id 89abcdef",
 	  CALL(.caller_build_id = NULL), false },
+	{ "log native-api caller-origin executable",
+	  CALL(.caller_origin_known = true,
+	       .caller_origin = ORIGIN_EXECUTABLE),
+	  true },
+	{ "log native-api caller-origin anonymous,heap",
+	  CALL(.caller_origin_known = true, .caller_origin = ORIGIN_HEAP),
+	  true },
+	{ "log native-api caller-origin anonymous",
+	  CALL(.caller_origin_known = true, .caller_origin = ORIGIN_DELETED),
+	  false },
+	{ "log native-api caller-origin deleted",
+	  CALL(.caller_origin_known = true, .caller_origin = ORIGIN_ANONYMOUS),
+	  false },
+	/* An unknown caller frame is not a frame of kind unknown. */
+	{ "log native-api caller-origin unknown",
+	  CALL(.caller_origin_known = false), false },
+	{ "log native-api caller-origin executable",
+	  CALL(.caller_origin_known = false,
+	       .caller_origin = ORIGIN_EXECUTABLE),
+	  false },
+	{ "log native-api caller-origin unknown",
+	  CALL(.caller_origin_known = true, .caller_origin = ORIGIN_UNKNOWN),
+	  true },
+	/* It compares the caller frame's kind, not the instruction's. */
+	{ "log native-api caller-origin libc",
+	  CALL(.caller_origin_known = true,
+	       .caller_origin = ORIGIN_EXECUTABLE),
+	  false },
 	{ "log native-api offset 0x1a40 build-id 0123abcd "
 	  "caller-offset 0x1155 caller-build-id 89abcdef",
 	  CALL(), true },
@@ -1466,6 +1519,7 @@ Test(policy_load, collects_needs_of_rules)
 		{ "log exec caller-offset 0x10", POLICY_NEEDS_CALLER },
 		{ "log exec caller-build-id ab",
 		  POLICY_NEEDS_CALLER | POLICY_NEEDS_CALLER_BUILD_ID },
+		{ "log exec caller-origin anonymous", POLICY_NEEDS_CALLER },
 		{ "log exec exe /x module /y", 0 },
 		{ "log exec path /x", 0 },
 		{ "log exec file-build-id ab", POLICY_NEEDS_FILE_BUILD_ID },
@@ -2011,6 +2065,8 @@ static void expect_same_rule(const struct policy_rule *a,
 			    "caller offsets");
 	cr_expect(string_equals(a->caller_build_id, b->caller_build_id),
 		  "%s: caller build-id", label);
+	cr_expect_eq(a->caller_origins, b->caller_origins,
+		     "%s: caller origins", label);
 	cr_expect(list_equals(a->paths, (const char *const *)b->paths),
 		  "%s: paths", label);
 	cr_expect(string_equals(a->file_build_id, b->file_build_id),
@@ -2147,6 +2203,10 @@ Test(policy_format, writes_canonical_rules)
 		  "build-id CD offset 0X1F,16,0x0 id x",
 		  "alert direct-syscall offset 0x1f,0x10,0x0 build-id cd "
 		  "caller-offset 0xa caller-build-id ab id x" },
+		{ "alert unbacked-caller caller-origin deleted,anonymous "
+		  "caller-build-id AB origin libc exe /bin/* id x",
+		  "alert unbacked-caller origin libc caller-build-id ab "
+		  "caller-origin anonymous,deleted exe /bin/* id x" },
 		{ "alert direct-syscall offset 18446744073709551615 id x",
 		  "alert direct-syscall offset 0xffffffffffffffff id x" },
 		{ "alert module-load source dlopen file-build-id AB01 "
