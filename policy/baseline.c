@@ -826,7 +826,7 @@ static bool is_break_word(const char *text)
 {
 	static const char *const words[] = {
 		"module", "build-id", "caller", "caller-build-id",
-		"path",	  "file-build-id", "exe", "origin",
+		"path",	  "file-build-id", "exe", "origin", "caller-origin",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {

@@ -102,6 +102,17 @@ static void add_site(struct learned_rule *learned,
 }
 
 /*
+ * Names the kind of memory of the caller frame, so that a call learned from
+ * a deleted file does not allow the same call from anonymous memory.
+ */
+static void add_caller_origin(struct learned_rule *learned,
+			      const struct policy_facts *facts)
+{
+	if (facts->caller_origin_known)
+		learned->rule.caller_origins = ORIGIN_BIT(facts->caller_origin);
+}
+
+/*
  * Pins the rule to the caller frame, or to the executable without one. The
  * loader's calls without a caller map a program's libraries at start-up,
  * and the exec and module-load rules already name the program and those
@@ -119,6 +130,7 @@ static void add_caller(struct learned_rule *learned,
 		return;
 	}
 	if (!facts->caller) {
+		add_caller_origin(learned, facts);
 		add_exe(learned, facts);
 		return;
 	}
@@ -175,6 +187,7 @@ static void build_rule(struct learned_rule *learned,
 		/* The memory behind these has no stable address. */
 		add_syscall(learned, facts);
 		add_site(learned, facts);
+		add_caller_origin(learned, facts);
 		add_exe(learned, facts);
 		break;
 	case EVENT_MODULE_LOAD:

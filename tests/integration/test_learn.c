@@ -566,6 +566,35 @@ Test(learn, new_program_alerts_once, .timeout = TEST_TIMEOUT)
 		     run.seen);
 }
 
+Test(learn, unbacked_caller_names_memory, .timeout = TEST_TIMEOUT)
+{
+	const char *scratch = harness_test_scratch_new(&run, NULL);
+	char *policy = harness_test_format(&run, "%s/shellcode.policy",
+					   scratch);
+	char *command[] = { harness_test_target(&run, "shellcode_libc_call"),
+			    NULL };
+	const char *text;
+	size_t size;
+
+	learn_or_fail(policy, scratch, NULL, command);
+	text = read_whole_file(policy, &size);
+	cr_expect(strstr(text, "log unbacked-caller syscall memfd_create"),
+		  "no unbacked-caller rule:\n%s", text);
+	/* A rule without the kind would also allow a deleted file's code. */
+	cr_expect(strstr(text, "caller-origin anonymous"),
+		  "the rules do not name the caller's memory:\n%s", text);
+
+	observe_under(policy, command);
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect_eq(count_alerts(), 0, "alerts after learning; seen: %s",
+		     run.seen);
+	cr_expect_eq(harness_events_count(run.events, "event.kind", "event",
+					  "event.action", "unbacked-caller",
+					  NULL),
+		     1, "the learned finding is no longer telemetry; seen: %s",
+		     run.seen);
+}
+
 Test(learn, shellcode_alerts_call_and_site, .timeout = TEST_TIMEOUT)
 {
 	const char *policy = learn_baseline_app(NULL);
