@@ -808,16 +808,16 @@ static bool starts_new_group(const struct baseline_entry *entries, size_t i)
 static const char *sighting_noun(const struct policy_rule *rule,
 				 unsigned long count)
 {
-	bool one = count == 1;
+	bool singular = count == 1;
 
 	switch (rule->event) {
 	case EVENT_EXEC:
 	case EVENT_FILELESS_EXEC:
-		return one ? "start" : "starts";
+		return singular ? "start" : "starts";
 	case EVENT_MODULE_LOAD:
-		return one ? "load" : "loads";
+		return singular ? "load" : "loads";
 	default:
-		return one ? "call" : "calls";
+		return singular ? "call" : "calls";
 	}
 }
 

@@ -2,8 +2,8 @@
 /*
  * Baselines: the policies that `nativemon learn` writes. A baseline has one
  * allow or log rule for each call site, module and program that learning
- * runs saw, each under a comment that counts the sightings and names an
- * example process, and it ends with rules that raise an alert on (or deny)
+ * runs saw. A comment above each rule counts the sightings and names an
+ * example process. Closing rules at the end raise an alert on (or deny)
  * everything else. Rules are sorted and grouped by the file they concern,
  * so the same sightings always give the same bytes, and merging adds the
  * counts up.
@@ -55,11 +55,11 @@ unsigned long baseline_sighting_count(const struct baseline *baseline);
 
 /*
  * Adds the rules of the baseline file at path with the counts and examples
- * of their comments. A file holds allow and log rules, the rules whose id
- * starts with BASELINE_ID_PREFIX (which are written again from the mode),
- * comments and at most one mode; anything else is a problem reported as
- * FILE:LINE, and so is a mode that differs from one loaded before. Returns
- * 0, -EINVAL after adding diagnostics, or -ENOMEM.
+ * of their comments. A baseline file contains allow and log rules, the
+ * rules whose id starts with BASELINE_ID_PREFIX (which are written again
+ * from the mode), comments and at most one mode. Anything else is a problem
+ * reported as FILE:LINE, and so is a mode that differs from one loaded
+ * before. Returns 0, -EINVAL after adding diagnostics, or -ENOMEM.
  */
 int baseline_load_file(struct baseline *baseline, const char *path,
 		       struct policy_diagnostics *diagnostics);

@@ -208,7 +208,7 @@ static void put_matchers(struct writer *writer, const struct policy_rule *rule)
 	put_tristate(writer, "program-arch", rule->program_abi, false);
 }
 
-/* Which of a rule's id and name a format writes. */
+/* The parts of a rule's identity, id and name, that a format writes. */
 enum identity {
 	IDENTITY_NONE,
 	IDENTITY_ALL,	  /* the id, derived or not, and a given name */

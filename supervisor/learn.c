@@ -10,15 +10,14 @@
 #include "learn.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "replace.h"
 #include "profile.h"
+#include "replace.h"
 #include "run.h"
 #include "target.h"
 
@@ -114,10 +113,10 @@ static void add_caller_origin(struct learned_rule *learned,
 
 /*
  * Pins the rule to the caller frame, or to the executable without one. The
- * loader's calls without a caller map a program's libraries at start-up,
- * and the exec and module-load rules already name the program and those
- * libraries, so their rules name the syscall instruction alone: a program
- * new to the baseline then raises its exec alert and no more.
+ * loader's calls without a caller map a program's libraries at start-up.
+ * The exec and module-load rules already name the program and those
+ * libraries, so these rules name the syscall instruction alone, and a
+ * program new to the baseline raises its exec alert and no more.
  */
 static void add_caller(struct learned_rule *learned,
 		       const struct policy_facts *facts)

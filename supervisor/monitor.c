@@ -1078,9 +1078,9 @@ static void read_file_build_id(struct monitor *monitor, struct call *call,
 }
 
 /*
- * A native-api finding says only that a watched call happened. When a more
- * telling finding of the same call is written with an action at least as
- * strong, a native-api alert would repeat it, so it is not written; the
+ * A native-api finding records only that a watched call happened. When a
+ * more telling finding of the same call is written with an action at least
+ * as strong, a native-api alert would repeat it, so it is not written. The
  * same goes for an exec alert next to a fileless-exec one. Telemetry and
  * the call's verdict stay as they are.
  */
