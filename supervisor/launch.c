@@ -96,9 +96,9 @@ static bool exists_in_path(const char *name)
 
 /*
  * Execs the command. The socket is close-on-exec, so a successful exec
- * closes it, and a failed one sends the error through it first: the
- * supervisor then tells a failed start from a command that exits 126 or
- * 127 by itself.
+ * closes it, and a failed one sends the error through it first. The
+ * supervisor can then tell a failed start apart from a command that exits
+ * 126 or 127 by itself.
  */
 static void exec_command(int socket, char *const argv[])
 {

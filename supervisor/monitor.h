@@ -51,7 +51,7 @@ void monitor_fini(struct monitor *monitor);
 /*
  * Names nativemon's child that installed the filter and now execs the
  * command. Its exec calls are nativemon's own, so they raise no native-api
- * finding, which would tie baselines to nativemon's build; the exec
+ * finding, because that would tie baselines to nativemon's build. The exec
  * finding of the command stays. Returns 0 or -errno.
  */
 int monitor_set_launcher(struct monitor *monitor, pid_t pid);

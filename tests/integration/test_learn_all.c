@@ -42,7 +42,7 @@ static char *read_text(const char *path)
 	ssize_t length;
 
 	cr_assert_not_null(file, "cannot open the baseline %s", path);
-	/* A policy file holds no NUL, so this reads up to the end. */
+	/* A policy file contains no NUL, so this reads up to the end. */
 	length = getdelim(&text, &size, '\0', file);
 	fclose(file);
 	cr_assert_gt(length, 0, "cannot read the baseline %s", path);
