@@ -6,6 +6,7 @@
  * a /proc read), so that its cost shows apart from the round trip.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +34,7 @@ struct options {
 	bool read_maps;
 	bool read_syscall;
 	bool poll;
+	bool checks;
 	bool verbose;
 	char **argv;
 };
@@ -55,6 +57,10 @@ static const char usage_text[] =
 	"                  caller for every notification\n"
 	"  --poll          wait with poll(2) before each receive, as\n"
 	"                  nativemon does, instead of blocking in the receive\n"
+	"  --checks        poll, then read the caller's stack pointer from its\n"
+	"                  /proc/TID/task/TID/syscall, kept open, and check\n"
+	"                  that the notification is still valid before the\n"
+	"                  response: the least work of nativemon per call\n"
 	"  -v, --verbose   print the number of notifications and of failed\n"
 	"                  /proc reads at exit\n"
 	"  -h, --help      print this help and exit\n";
@@ -100,6 +106,7 @@ static void parse_options(int argc, char **argv, struct options *options)
 		{ "read-maps", no_argument, NULL, 'm' },
 		{ "read-syscall", no_argument, NULL, 's' },
 		{ "poll", no_argument, NULL, 'p' },
+		{ "checks", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -117,6 +124,10 @@ static void parse_options(int argc, char **argv, struct options *options)
 			options->read_syscall = true;
 			break;
 		case 'p':
+			options->poll = true;
+			break;
+		case 'c':
+			options->checks = true;
 			options->poll = true;
 			break;
 		case 'v':
@@ -191,6 +202,47 @@ static void read_caller(const struct options *options, pid_t tid,
 }
 
 /*
+ * The descriptor of the last caller's /proc/TID/task/TID/syscall, which
+ * nativemon keeps open per thread. The workloads have one thread.
+ */
+struct syscall_file {
+	pid_t tid;
+	int fd;
+};
+
+static int open_syscall_file(struct syscall_file *file, pid_t tid)
+{
+	char path[64];
+
+	if (file->fd >= 0 && file->tid == tid)
+		return 0;
+	if (file->fd >= 0)
+		close(file->fd);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)tid,
+		 (int)tid);
+	file->tid = tid;
+	file->fd = open(path, O_RDONLY | O_CLOEXEC);
+	return file->fd < 0 ? -errno : 0;
+}
+
+/*
+ * Makes the reads and the check of --checks: the stack pointer, read from
+ * the kept descriptor, and the validity of the notification after it.
+ */
+static void check_caller(struct syscall_file *file, int listener,
+			 const struct notify_buffers *buffers,
+			 struct counters *counters)
+{
+	pid_t tid = (pid_t)buffers->request->pid;
+	uint64_t sp, ip;
+
+	if (open_syscall_file(file, tid) < 0 ||
+	    procfs_pread_syscall_pointers(file->fd, &sp, &ip) < 0)
+		counters->failed_reads++;
+	notify_id_valid(listener, buffers->request->id);
+}
+
+/*
  * Responds to notifications until the command has exited.
  * NOTE: descendants that outlive the command are filtered too, and once
  * the listener is closed their watched syscalls fail with ENOSYS.
@@ -199,6 +251,7 @@ static int serve(int listener, const struct options *options,
 		 struct counters *counters)
 {
 	struct notify_buffers buffers;
+	struct syscall_file file = { .fd = -1 };
 	struct maps maps;
 	int err, result = 0;
 
@@ -225,12 +278,16 @@ static int serve(int listener, const struct options *options,
 		counters->notifications++;
 		read_caller(options, (pid_t)buffers.request->pid, &maps,
 			    counters);
+		if (options->checks)
+			check_caller(&file, listener, &buffers, counters);
 		notify_prepare_continue(&buffers);
 		/* ENOENT means that the caller was killed while it waited. */
 		err = notify_respond(listener, &buffers);
 		if (err < 0 && err != -ENOENT)
 			result = err;
 	}
+	if (file.fd >= 0)
+		close(file.fd);
 	maps_fini(&maps);
 	notify_buffers_fini(&buffers);
 	return result;

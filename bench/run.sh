@@ -20,7 +20,7 @@ Environment, with defaults in brackets:
                          direct jit alert start build http memory
                          [unwatched mprotect alert start build http memory]
   BENCH_VARIANTS         variants to run, from: native bare bare-poll
-                         bare-maps bare-syscall strace nativemon
+                         bare-maps bare-syscall bare-checks strace nativemon
                          nativemon-no-preload nativemon-callsite
                          [native bare strace nativemon]
   BENCH_CALLS            watched calls per run of mprotect, memfd, direct
@@ -93,6 +93,7 @@ check_arguments() {
 	for variant in $variants; do
 		case "$variant" in
 		native | bare | bare-poll | bare-maps | bare-syscall) ;;
+		bare-checks) ;;
 		strace | nativemon | nativemon-no-preload) ;;
 		nativemon-callsite) ;;
 		*)
@@ -207,6 +208,7 @@ run_variant() {
 	bare-poll) $limit "$bare" --poll -- "$@" ;;
 	bare-maps) $limit "$bare" --read-maps -- "$@" ;;
 	bare-syscall) $limit "$bare" --read-syscall -- "$@" ;;
+	bare-checks) $limit "$bare" --checks -- "$@" ;;
 	strace)
 		$limit strace -f --seccomp-bpf -qq -o /dev/null \
 			-e trace="$trace_list" -- "$@"
