@@ -63,7 +63,11 @@ struct finding {
 	const struct module_digest *digest; /* NULL until computed */
 	char file_build_id[2 * MODULE_BUILD_ID_MAX + 1]; /* hex of digest's */
 
-	/* Built by record_build() when the rule keeps the event. */
+	/*
+	 * The rule keeps the event and its window is not folding: a record
+	 * is built by record_build() after the response.
+	 */
+	bool record_due;
 	json_t *record;
 	char fold_key[TARGET_PATH_MAX + 128]; /* empty: never folded */
 	char summary[1024];		      /* empty: no stderr line */
@@ -107,12 +111,20 @@ struct call {
 	size_t finding_count;
 	size_t changed_count;
 
-	/* Read only when a rule of the policy uses them. */
-	bool uid_known;
-	uid_t uid;
+	/* Read only when a rule of the policy or a record uses them. */
+	bool has_ids;
+	struct procfs_ids ids;
 	struct ancestry ancestry;
 	bool has_build_id;	  /* build_id is set */
 	bool has_caller_build_id; /* caller_build_id is set */
+
+	/*
+	 * What records say of the caller that only /proc tells, read while the
+	 * caller still waits: the records are built after the response.
+	 */
+	bool has_record_facts; /* read_record_facts() ran */
+	bool has_cwd;	       /* cwd is set */
+	bool has_parent_exe;   /* parent_exe is set */
 
 	/* From the strongest rule over all findings; see judge(). */
 	enum call_verdict verdict;
@@ -126,6 +138,8 @@ struct call {
 	/* GNU build-ids of module and of the caller's module, in hex. */
 	char build_id[2 * MODULE_BUILD_ID_MAX + 1];
 	char caller_build_id[2 * MODULE_BUILD_ID_MAX + 1];
+	char cwd[TARGET_PATH_MAX];
+	char parent_exe[TARGET_PATH_MAX]; /* when the lineage has no parent */
 	struct stack stack; /* of the blocked thread, x86-64 only */
 	struct finding findings[CALL_FINDINGS_MAX];
 	/* Mapping changes the call will make; see mark_changed(). */

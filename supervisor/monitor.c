@@ -905,14 +905,19 @@ static void read_caller_build_id(struct monitor *monitor, struct call *call)
  * Reads the costly facts that some rule of the policy uses, once per call.
  * The uid is the real uid, as user.id in events.
  */
+static void read_ids(struct monitor *monitor, struct call *call)
+{
+	if (!call->has_ids)
+		call->has_ids = proc_table_read_ids(&monitor->processes,
+						    call->tid, &call->ids) == 0;
+}
+
 static void read_needed_facts(struct monitor *monitor, struct call *call)
 {
 	unsigned int needs = monitor->needs;
-	pid_t tgid;
 
 	if (needs & POLICY_NEEDS_UID)
-		call->uid_known =
-			procfs_read_status(call->tid, &tgid, &call->uid) == 0;
+		read_ids(monitor, call);
 	if (needs & POLICY_NEEDS_ANCESTRY)
 		list_ancestry(call);
 	if (needs & POLICY_NEEDS_BUILD_ID)
@@ -972,8 +977,8 @@ static void fill_facts(const struct call *call, const struct finding *finding,
 	facts->build_id = call->has_build_id ? call->build_id : NULL;
 	fill_caller_facts(call, facts);
 	facts->exe = call->process->exe_path;
-	facts->uid_known = call->uid_known;
-	facts->uid = call->uid;
+	facts->uid_known = call->has_ids;
+	facts->uid = call->ids.uid;
 	facts->ancestors = call->ancestry.exes;
 	facts->ancestor_count = call->ancestry.count;
 	facts->libc_mapped = call->process->libc_mapped;
@@ -1121,10 +1126,27 @@ static bool is_learnable(const struct finding *finding)
 }
 
 /*
- * Judges each finding, decides the call's verdict and builds the records
- * of the findings the policy keeps. A record that the sink would fold is
- * not built: it would be dropped. While learning, each finding is also
- * noted in the baseline.
+ * Reads what the records of the call need from /proc, once per call. Runs
+ * before the response where it can, because afterwards the caller may
+ * change directory, exec or exit.
+ */
+static void read_record_facts(struct monitor *monitor, struct call *call)
+{
+	if (call->has_record_facts)
+		return;
+	call->has_record_facts = true;
+	read_ids(monitor, call);
+	record_read_facts(call);
+}
+
+/*
+ * Judges each finding and decides the call's verdict. Of the findings the
+ * policy keeps, it gathers what their records need while the caller
+ * waits: the stack for alerts and the facts from /proc. The records are
+ * built after the response, by emit(), so that formatting them does not
+ * delay the caller. A record that the sink would fold is not prepared: it
+ * would be dropped. While learning, each finding is also noted in the
+ * baseline.
  */
 static void judge(struct monitor *monitor, struct call *call)
 {
@@ -1161,10 +1183,15 @@ static void judge(struct monitor *monitor, struct call *call)
 			digest_module(monitor, call, finding);
 		if (finding->event == EVENT_EXEC)
 			check_static(call, finding);
-		record_build(call, finding);
+		read_record_facts(monitor, call);
+		finding->record_due = true;
 	}
 }
 
+/*
+ * Builds and writes the records of the call, after the response. A
+ * finding judge() expected to fold is counted in its window instead.
+ */
 static void emit(struct monitor *monitor, struct call *call)
 {
 	for (size_t i = 0; i < call->finding_count; i++) {
@@ -1172,12 +1199,16 @@ static void emit(struct monitor *monitor, struct call *call)
 
 		if (!finding->reported)
 			continue;
-		if (!finding->record) {
+		if (!finding->record_due) {
 			if (event_sink_fold(monitor->sink, finding->fold_key))
 				continue;
-			/* The window closed meanwhile: report it after all. */
-			record_build(call, finding);
+			/*
+			 * The window closed meanwhile: report it after all,
+			 * with what /proc still tells of the caller.
+			 */
+			read_record_facts(monitor, call);
 		}
+		record_build(call, finding);
 		event_sink_emit(monitor->sink, finding->record,
 				finding->fold_key[0] ? finding->fold_key : NULL,
 				finding->summary[0] ? finding->summary : NULL);

@@ -393,13 +393,12 @@ static struct thread *add_thread(struct proc_table *table, pid_t tid,
 {
 	struct thread *thread;
 	struct process *process;
-	pid_t tgid;
-	uid_t uid;
+	struct procfs_ids ids;
 
-	*err = procfs_read_status(tid, &tgid, &uid);
+	*err = procfs_read_status(tid, &ids);
 	if (*err < 0)
 		return NULL;
-	process = find_process(table, tgid, tid, err);
+	process = find_process(table, ids.tgid, tid, err);
 	if (!process)
 		return NULL;
 	thread = calloc(1, sizeof(*thread));
@@ -410,7 +409,7 @@ static struct thread *add_thread(struct proc_table *table, pid_t tid,
 	thread->tid = tid;
 	thread->start_time = start_time;
 	thread->process = process;
-	thread->pidfd = open_thread_pidfd(tid, tgid);
+	thread->pidfd = open_thread_pidfd(tid, ids.tgid);
 	thread->syscall_fd = -1;
 	RB_INSERT(thread_tree, &table->threads, thread);
 	table->thread_count++;
@@ -929,6 +928,23 @@ int proc_table_read_syscall_pointers(struct proc_table *table, pid_t tid,
 				thread->process->tgid, tid, sp, ip);
 	}
 	return procfs_pread_syscall_pointers(thread->syscall_fd, sp, ip);
+}
+
+int proc_table_read_ids(struct proc_table *table, pid_t tid,
+			struct procfs_ids *ids)
+{
+	static bool pidfd_info_missing;
+	struct thread key = { .tid = tid };
+	struct thread *thread = RB_FIND(thread_tree, &table->threads, &key);
+	int err;
+
+	if (thread && thread->pidfd >= 0 && !pidfd_info_missing) {
+		err = procfs_pidfd_ids(thread->pidfd, ids);
+		if (err != -ENOTTY && err != -EINVAL)
+			return err;
+		pidfd_info_missing = true;
+	}
+	return procfs_read_status(tid, ids);
 }
 
 int proc_table_kill(struct proc_table *table, pid_t tid)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static ssize_t read_retry(int fd, char *buffer, size_t size)
@@ -170,10 +171,10 @@ static int parse_status_field(const char *text, const char *name,
 	return 0;
 }
 
-int procfs_read_status(pid_t tid, pid_t *tgid, uid_t *uid)
+int procfs_read_status(pid_t tid, struct procfs_ids *ids)
 {
 	char path[64], text[4096];
-	unsigned long tgid_value, uid_value;
+	unsigned long tgid, ppid, uid;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
@@ -181,11 +182,52 @@ int procfs_read_status(pid_t tid, pid_t *tgid, uid_t *uid)
 	if (n < 0 && n != -EFBIG)
 		return (int)n;
 	/* Name: is the first line, so a crafted comm cannot fake a field. */
-	if (parse_status_field(text, "\nTgid:", &tgid_value) < 0 ||
-	    parse_status_field(text, "\nUid:", &uid_value) < 0)
+	if (parse_status_field(text, "\nTgid:", &tgid) < 0 ||
+	    parse_status_field(text, "\nPPid:", &ppid) < 0 ||
+	    parse_status_field(text, "\nUid:", &uid) < 0)
 		return -EINVAL;
-	*tgid = (pid_t)tgid_value;
-	*uid = (uid_t)uid_value;
+	ids->tgid = (pid_t)tgid;
+	ids->ppid = (pid_t)ppid;
+	ids->uid = (uid_t)uid;
+	return 0;
+}
+
+/*
+ * The first version of struct pidfd_info in include/uapi/linux/pidfd.h,
+ * which Debian 12's kernel headers predate. The kernel fills the pid and
+ * credential fields whatever the mask asks for.
+ */
+struct pidfd_info_v0 {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid;
+	uint32_t tgid;
+	uint32_t ppid;
+	uint32_t ruid;
+	uint32_t rgid;
+	uint32_t euid;
+	uint32_t egid;
+	uint32_t suid;
+	uint32_t sgid;
+	uint32_t fsuid;
+	uint32_t fsgid;
+	int32_t exit_code;
+};
+
+#define PIDFD_INFO_PID_AND_CREDS 0x3
+#define PIDFD_GET_INFO_V0 _IOWR(0xFF, 11, struct pidfd_info_v0)
+
+int procfs_pidfd_ids(int pidfd, struct procfs_ids *ids)
+{
+	struct pidfd_info_v0 info = { .mask = PIDFD_INFO_PID_AND_CREDS };
+
+	if (ioctl(pidfd, PIDFD_GET_INFO_V0, &info) < 0)
+		return -errno;
+	if ((info.mask & PIDFD_INFO_PID_AND_CREDS) != PIDFD_INFO_PID_AND_CREDS)
+		return -EINVAL;
+	ids->tgid = (pid_t)info.tgid;
+	ids->ppid = (pid_t)info.ppid;
+	ids->uid = (uid_t)info.ruid;
 	return 0;
 }
 

@@ -39,8 +39,23 @@ struct procfs_stat {
 /* Reads /proc/TID/stat. Returns 0 or a negative errno. */
 int procfs_read_stat(pid_t tid, struct procfs_stat *stat);
 
-/* Reads the Tgid and the real Uid of a thread. Returns 0 or -errno. */
-int procfs_read_status(pid_t tid, pid_t *tgid, uid_t *uid);
+/* The ids of a thread that rules and records use. */
+struct procfs_ids {
+	pid_t tgid;
+	pid_t ppid;
+	uid_t uid; /* the real uid */
+};
+
+/* Reads them from /proc/TID/status. Returns 0 or a negative errno. */
+int procfs_read_status(pid_t tid, struct procfs_ids *ids);
+
+/*
+ * Reads them through a pidfd of the thread with PIDFD_GET_INFO (Linux
+ * 6.13), one ioctl instead of formatting and parsing a /proc file.
+ * Returns 0, -ENOTTY or -EINVAL when the kernel lacks the ioctl, or
+ * another negative errno (-ESRCH once the thread has exited).
+ */
+int procfs_pidfd_ids(int pidfd, struct procfs_ids *ids);
 
 /*
  * Reads the stack and instruction pointers of a thread blocked in a syscall

@@ -271,19 +271,13 @@ static bool add_lineage_fields(json_t *record, const struct process *process)
 }
 
 /* The parent from /proc, when the lineage has none: nativemon itself. */
-static void add_parent_fields(json_t *record, pid_t tid)
+static void add_parent_fields(json_t *record, const struct call *call)
 {
-	char path[64], exe[TARGET_PATH_MAX];
-	struct procfs_stat stat;
-	pid_t ppid;
-
-	if (procfs_read_stat(tid, &stat) < 0 || stat.ppid <= 0)
+	if (!call->has_ids || call->ids.ppid <= 0)
 		return;
-	ppid = stat.ppid;
-	event_set(record, "process.parent.pid", json_integer(ppid));
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)ppid);
-	if (procfs_readlink(path, exe, sizeof(exe)) >= 0)
-		set_text(record, "process.parent.executable", exe);
+	event_set(record, "process.parent.pid", json_integer(call->ids.ppid));
+	if (call->has_parent_exe)
+		set_text(record, "process.parent.executable", call->parent_exe);
 }
 
 /*
@@ -315,13 +309,12 @@ static const char *user_name(uid_t uid)
 static void add_user_fields(json_t *record, const struct call *call)
 {
 	const char *name;
-	pid_t tgid;
-	uid_t uid;
 
-	if (procfs_read_status(call->tid, &tgid, &uid) < 0)
+	if (!call->has_ids)
 		return;
-	event_set(record, "user.id", json_sprintf("%u", (unsigned int)uid));
-	name = user_name(uid);
+	event_set(record, "user.id",
+		  json_sprintf("%u", (unsigned int)call->ids.uid));
+	name = user_name(call->ids.uid);
 	if (name)
 		set_text(record, "user.name", name);
 }
@@ -330,7 +323,6 @@ static void add_process_fields(json_t *record, const struct call *call,
 			       const struct finding *finding)
 {
 	struct process *process = call->process;
-	char path[64], cwd[TARGET_PATH_MAX];
 	const char *cmdline;
 	size_t length;
 
@@ -339,11 +331,10 @@ static void add_process_fields(json_t *record, const struct call *call,
 	if (call->session)
 		event_set(record, "nativemon.session",
 			  json_integer((json_int_t)call->session));
-	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
-	if (procfs_readlink(path, cwd, sizeof(cwd)) >= 0)
-		set_text(record, "process.working_directory", cwd);
+	if (call->has_cwd)
+		set_text(record, "process.working_directory", call->cwd);
 	if (!add_lineage_fields(record, process))
-		add_parent_fields(record, call->tid);
+		add_parent_fields(record, call);
 	cmdline = process_cmdline(process, &length);
 	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC) {
 		/* The process is about to become the program it executes. */
@@ -704,6 +695,22 @@ void record_fold_key(const struct call *call, struct finding *finding)
 	/* A cut key could fold two different events: do not fold then. */
 	if (n < 0 || (size_t)n >= sizeof(finding->fold_key))
 		finding->fold_key[0] = '\0';
+}
+
+void record_read_facts(struct call *call)
+{
+	char path[64];
+	size_t length;
+
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
+	call->has_cwd = procfs_readlink(path, call->cwd, sizeof(call->cwd)) >= 0;
+	if (!find_parent(call->process) && call->has_ids && call->ids.ppid > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)call->ids.ppid);
+		call->has_parent_exe = procfs_readlink(path, call->parent_exe,
+						       sizeof(call->parent_exe)) >= 0;
+	}
+	/* The command line is read once per image, while it is the caller's. */
+	process_cmdline(call->process, &length);
 }
 
 void record_build(const struct call *call, struct finding *finding)

@@ -9,9 +9,17 @@
 #include "call.h"
 
 /*
- * Fills finding->record and summary from the call and the rule
- * that matched. Reads /proc for the caller's details. On allocation
- * failure finding->record stays NULL and the finding is dropped.
+ * Reads from /proc what records say of the caller beyond the ids in
+ * call->ids: its working directory, the executable of a parent outside
+ * its lineage, and its command line. Call it while the caller waits.
+ */
+void record_read_facts(struct call *call);
+
+/*
+ * Fills finding->record and summary from the call, the facts read for
+ * records and the rule that matched. Reads nothing from /proc, so it may
+ * run after the response. On allocation failure finding->record stays
+ * NULL and the finding is dropped.
  */
 void record_build(const struct call *call, struct finding *finding);
 

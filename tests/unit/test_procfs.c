@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -243,26 +244,26 @@ Test(procfs_read_stat, fails_for_exited_process)
 	cr_expect_eq(procfs_read_stat(pid, &stat), -ENOENT);
 }
 
-Test(procfs_read_status, reads_own_tgid_and_uid)
+Test(procfs_read_status, reads_own_ids)
 {
-	pid_t tgid = 0;
-	uid_t uid = (uid_t)-1;
+	struct procfs_ids ids = { 0, 0, (uid_t)-1 };
 
-	cr_assert_eq(procfs_read_status(getpid(), &tgid, &uid), 0);
-	cr_expect_eq(tgid, getpid());
-	cr_expect_eq(uid, getuid());
+	cr_assert_eq(procfs_read_status(getpid(), &ids), 0);
+	cr_expect_eq(ids.tgid, getpid());
+	cr_expect_eq(ids.ppid, getppid());
+	cr_expect_eq(ids.uid, getuid());
 }
 
 /* The kernel prints a newline in comm as "\n", so no field can be faked. */
 Test(procfs_read_status, ignores_fields_faked_in_comm)
 {
-	pid_t tgid = 0;
-	uid_t uid = (uid_t)-1;
+	struct procfs_ids ids = { 0, 0, (uid_t)-1 };
 
-	cr_assert_eq(prctl(PR_SET_NAME, "\nTgid:\t1\nUid:\t7"), 0);
-	cr_assert_eq(procfs_read_status(getpid(), &tgid, &uid), 0);
-	cr_expect_eq(tgid, getpid());
-	cr_expect_eq(uid, getuid());
+	cr_assert_eq(prctl(PR_SET_NAME, "\nTgid:\t1\nPPid:\t1\nUid:\t7"), 0);
+	cr_assert_eq(procfs_read_status(getpid(), &ids), 0);
+	cr_expect_eq(ids.tgid, getpid());
+	cr_expect_eq(ids.ppid, getppid());
+	cr_expect_eq(ids.uid, getuid());
 }
 
 struct thread_ids {
@@ -287,9 +288,8 @@ static void *report_tid(void *argument)
 Test(procfs_read_status, reads_tgid_of_thread, .timeout = 10)
 {
 	struct thread_ids ids = { 0 };
+	struct procfs_ids read_ids = { 0, 0, (uid_t)-1 };
 	pthread_t thread;
-	pid_t tgid = 0;
-	uid_t uid = (uid_t)-1;
 	char byte = 0;
 	int err;
 
@@ -298,14 +298,88 @@ Test(procfs_read_status, reads_tgid_of_thread, .timeout = 10)
 	cr_assert_eq(pthread_create(&thread, NULL, report_tid, &ids), 0);
 	cr_assert_eq(read(ids.ready[0], &byte, 1), 1);
 
-	err = procfs_read_status(ids.tid, &tgid, &uid);
+	err = procfs_read_status(ids.tid, &read_ids);
 	cr_expect_eq(write(ids.release[1], &byte, 1), 1);
 	pthread_join(thread, NULL);
 
 	cr_expect_neq(ids.tid, getpid());
 	cr_expect_eq(err, 0);
-	cr_expect_eq(tgid, getpid());
-	cr_expect_eq(uid, getuid());
+	cr_expect_eq(read_ids.tgid, getpid());
+	cr_expect_eq(read_ids.ppid, getppid());
+	cr_expect_eq(read_ids.uid, getuid());
+}
+
+/* Skips the test when the kernel has no PIDFD_GET_INFO (before 6.13). */
+static void require_pidfd_info(int pidfd)
+{
+	struct procfs_ids ids;
+	int err = procfs_pidfd_ids(pidfd, &ids);
+
+	if (err == -ENOTTY || err == -EINVAL)
+		cr_skip_test("the kernel has no PIDFD_GET_INFO (Linux 6.13)");
+}
+
+Test(procfs_pidfd_ids, match_status_of_process)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	struct procfs_ids from_pidfd = { 0, 0, (uid_t)-1 }, from_status;
+
+	cr_assert_geq(pidfd, 0);
+	require_pidfd_info(pidfd);
+	cr_assert_eq(procfs_pidfd_ids(pidfd, &from_pidfd), 0);
+	cr_assert_eq(procfs_read_status(getpid(), &from_status), 0);
+	cr_expect_eq(from_pidfd.tgid, from_status.tgid);
+	cr_expect_eq(from_pidfd.ppid, from_status.ppid);
+	cr_expect_eq(from_pidfd.uid, from_status.uid);
+	close(pidfd);
+}
+
+/* A thread's pidfd (PIDFD_THREAD, Linux 6.9) names the thread group too. */
+Test(procfs_pidfd_ids, read_thread_group_of_thread, .timeout = 10)
+{
+	struct thread_ids ids = { 0 };
+	struct procfs_ids read_ids = { 0, 0, (uid_t)-1 };
+	pthread_t thread;
+	char byte = 0;
+	int pidfd, err;
+
+	cr_assert_eq(pipe2(ids.ready, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(ids.release, O_CLOEXEC), 0);
+	cr_assert_eq(pthread_create(&thread, NULL, report_tid, &ids), 0);
+	cr_assert_eq(read(ids.ready[0], &byte, 1), 1);
+
+	pidfd = (int)syscall(SYS_pidfd_open, ids.tid, O_EXCL);
+	err = pidfd < 0 ? -errno : procfs_pidfd_ids(pidfd, &read_ids);
+	cr_expect_eq(write(ids.release[1], &byte, 1), 1);
+	pthread_join(thread, NULL);
+
+	if (err == -ENOTTY || err == -EINVAL)
+		cr_skip_test("the kernel has no PIDFD_GET_INFO or PIDFD_THREAD");
+	cr_expect_eq(err, 0);
+	cr_expect_eq(read_ids.tgid, getpid());
+	cr_expect_eq(read_ids.ppid, getppid());
+	cr_expect_eq(read_ids.uid, getuid());
+	close(pidfd);
+}
+
+Test(procfs_pidfd_ids, fail_for_reaped_child)
+{
+	struct procfs_ids ids;
+	pid_t pid = fork();
+	int pidfd;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	cr_assert_geq(pidfd, 0);
+	require_pidfd_info(pidfd);
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	cr_expect_eq(procfs_pidfd_ids(pidfd, &ids), -ESRCH);
+	close(pidfd);
 }
 
 Test(procfs_read_syscall_pointers, reads_blocked_child, .timeout = 10)
