@@ -119,8 +119,9 @@ struct call {
 	bool has_caller_build_id; /* caller_build_id is set */
 
 	/*
-	 * What records say of the caller that only /proc tells, read while the
-	 * caller still waits: the records are built after the response.
+	 * Facts of the caller that records need from /proc. They are read
+	 * while the caller still waits, because records are built after the
+	 * response.
 	 */
 	bool has_record_facts; /* read_record_facts() ran */
 	bool has_cwd;	       /* cwd is set */

@@ -28,9 +28,11 @@ int event_sink_new(struct event_sink **sink, const char *log_path, bool quiet);
 void event_sink_free(struct event_sink *sink);
 
 /*
- * Takes ownership of record. With a fold_key, a record equal to one written
- * less than EVENT_FOLD_WINDOW_MS ago only increments that record's pending
- * count. summary, if not NULL, is printed on stderr after sanitizing.
+ * Takes ownership of record, which the caller must not touch afterwards:
+ * a writer thread writes it a little later. With a fold_key, a record equal
+ * to one written less than EVENT_FOLD_WINDOW_MS ago only increments that
+ * record's pending count. summary, if not NULL, is printed on stderr after
+ * sanitizing.
  */
 void event_sink_emit(struct event_sink *sink, json_t *record,
 		     const char *fold_key, const char *summary);
@@ -54,8 +56,14 @@ void event_sink_flush_expired(struct event_sink *sink);
 /* Returns milliseconds until the next window closes, or -1 for none. */
 int event_sink_next_flush_ms(const struct event_sink *sink);
 
-/* Returns the number of records the sink failed to write. */
-unsigned long event_sink_lost(const struct event_sink *sink);
+/*
+ * Returns the number of records the sink failed to write, once the records
+ * handed to it so far are written.
+ */
+unsigned long event_sink_lost(struct event_sink *sink);
+
+/* Waits until every record handed to the sink so far is in the log. */
+void event_sink_sync(struct event_sink *sink);
 
 /*
  * Returns a JSON string for bytes taken from a target. Valid UTF-8 is kept

@@ -1204,7 +1204,7 @@ static void emit(struct monitor *monitor, struct call *call)
 				continue;
 			/*
 			 * The window closed meanwhile: report it after all,
-			 * with what /proc still tells of the caller.
+			 * with the facts /proc still has of the caller.
 			 */
 			read_record_facts(monitor, call);
 		}

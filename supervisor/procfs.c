@@ -195,7 +195,7 @@ int procfs_read_status(pid_t tid, struct procfs_ids *ids)
 /*
  * The first version of struct pidfd_info in include/uapi/linux/pidfd.h,
  * which Debian 12's kernel headers predate. The kernel fills the pid and
- * credential fields whatever the mask asks for.
+ * credential fields whatever the requested mask.
  */
 struct pidfd_info_v0 {
 	uint64_t mask;

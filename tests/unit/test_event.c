@@ -404,7 +404,7 @@ static void remove_directory(void)
 
 TestSuite(event_sink, .init = make_directory, .fini = remove_directory);
 
-#define RECORDS_MAX 512
+#define RECORDS_MAX 4096
 
 struct records {
 	json_t *items[RECORDS_MAX];
@@ -478,6 +478,7 @@ Test(event_sink, writes_one_line_per_record)
 
 	emit(sink, "first", NULL);
 	emit(sink, "second", NULL);
+	event_sink_sync(sink);
 	load_records(&records);
 	cr_assert_eq(records.count, 2);
 	cr_expect_str_eq(record_string(records.items[0], "id"), "first");
@@ -514,6 +515,7 @@ Test(event_sink, folds_repeats_within_window)
 
 	for (int i = 0; i < 5; i++)
 		emit(sink, "repeated", "key");
+	event_sink_sync(sink);
 	load_records(&records);
 	cr_expect_eq(records.count, 1, "%zu lines before the window closed",
 		     records.count);
@@ -605,12 +607,40 @@ Test(event_sink, flushes_when_window_closes, .timeout = 10)
 	} while (wait_ms >= 0 && now.tv_sec - start.tv_sec < 5);
 	cr_expect_eq(wait_ms, -1, "the window never closed");
 
+	event_sink_sync(sink);
 	load_records(&records);
 	cr_assert_eq(records.count, 2);
 	cr_expect_eq(record_count(records.items[0]), 1);
 	cr_expect_eq(record_count(records.items[1]), 1);
 	free_records(&records);
 	event_sink_free(sink);
+}
+
+/*
+ * The writer thread's queue has room for 256 records. A longer burst makes
+ * the emitter wait, and every record is written once, in order.
+ */
+Test(event_sink, writes_whole_burst_in_order)
+{
+	enum { RECORDS = 3000 };
+	struct event_sink *sink = open_sink();
+	struct records records;
+
+	for (int i = 0; i < RECORDS; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "%d", i);
+		emit(sink, id, NULL);
+	}
+	cr_expect_eq(event_sink_lost(sink), 0);
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_assert_eq(records.count, RECORDS);
+	for (size_t i = 0; i < records.count; i++)
+		cr_expect_eq(atoi(record_string(records.items[i], "id")),
+			     (int)i, "line %zu", i);
+	free_records(&records);
 }
 
 Test(event_sink, appends_to_existing_log)
