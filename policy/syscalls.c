@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
+#include <sys/shm.h>
 
 int native_syscall_nr(const char *name)
 {
@@ -156,6 +158,7 @@ static const struct syscall_arguments {
 	{ "setresuid", { "ruid", "euid", "suid" } },
 	{ "setreuid", { "ruid", "euid" } },
 	{ "setuid", { "uid" } },
+	{ "shmat", { "shmid", "shmaddr", "shmflg" } },
 	{ "socket", { "domain", "type", "protocol" } },
 	{ "tgkill", { "tgid", "tid", "sig" } },
 	{ "tkill", { "tid", "sig" } },
@@ -304,6 +307,14 @@ static const struct constant {
 	CONSTANT(O_PATH),
 	CONSTANT(O_TMPFILE),
 
+	CONSTANT(SHM_RDONLY),
+	CONSTANT(SHM_RND),
+	CONSTANT(SHM_REMAP),
+	CONSTANT(SHM_EXEC),
+
+	CONSTANT(READ_IMPLIES_EXEC),
+	CONSTANT(ADDR_NO_RANDOMIZE),
+
 	CONSTANT(MFD_CLOEXEC),
 	CONSTANT(MFD_ALLOW_SEALING),
 	CONSTANT(MFD_HUGETLB),
@@ -398,6 +409,7 @@ static const struct argument_family {
 	{ "pkey_mprotect", 2, "PROT_", true },
 	{ "ptrace", 0, "PTRACE_", false },
 	{ "setns", 1, "CLONE_", true },
+	{ "shmat", 2, "SHM_", true },
 	{ "unshare", 0, "CLONE_", true },
 };
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -505,6 +506,32 @@ static void note_userfaultfd(struct call *call)
 		 call->process->exe_path ? call->process->exe_path : "?");
 }
 
+/*
+ * personality(2) with READ_IMPLIES_EXEC: from here on a mapping made
+ * without PROT_EXEC, which the filter lets through, can hold code. The
+ * query 0xffffffff changes nothing.
+ */
+static void inspect_personality(struct call *call)
+{
+	unsigned int persona = (unsigned int)call->args[0];
+
+	if (persona == 0xffffffff || !(persona & READ_IMPLIES_EXEC))
+		return;
+	call->process->read_implies_exec = true;
+	call->process->unbacked_code = true;
+	mark_changed(call, 0, 0);
+}
+
+/*
+ * shmat(2) with SHM_EXEC maps System V shared memory executable, at an
+ * address the call returns, possibly over code in the cached maps.
+ */
+static void inspect_shmat(struct call *call)
+{
+	call->process->unbacked_code = true;
+	mark_changed(call, 0, 0);
+}
+
 static void inspect_syscall(struct call *call)
 {
 	if (is_name(call, "userfaultfd"))
@@ -524,6 +551,10 @@ static void inspect_syscall(struct call *call)
 		inspect_mprotect(call);
 	else if (is_name(call, "mremap"))
 		inspect_mremap(call);
+	else if (is_name(call, "personality"))
+		inspect_personality(call);
+	else if (is_name(call, "shmat"))
+		inspect_shmat(call);
 }
 
 static const struct mapping *find_process_mapping(void *context,
@@ -774,13 +805,23 @@ static bool has_unbacked_caller(const struct call *call)
 }
 
 /* Adds the findings that depend on where the call came from. */
+/*
+ * Adds the findings of where the syscall instruction is. A program built
+ * for i386 or x32 makes its calls through that ABI, from its C library or
+ * the vDSO, so they are judged by origin like a 64-bit program's. A 64-bit
+ * program switching ABIs is a finding of its own.
+ */
 static void classify_origin(struct call *call)
 {
-	if (call->abi != ABI_X86_64)
+	bool native = call->abi == ABI_X86_64;
+	bool by_origin = native || call->abi == call->process->exe_abi;
+
+	if (!native)
 		add_finding(call, EVENT_NON_NATIVE_ABI);
-	else if (!is_libc_or_kernel(call->origin) && !call->origin_unreadable)
+	if (by_origin && !is_libc_or_kernel(call->origin) &&
+	    !call->origin_unreadable)
 		add_finding(call, EVENT_DIRECT_SYSCALL);
-	else if (has_unbacked_caller(call))
+	else if (native && has_unbacked_caller(call))
 		add_finding(call, EVENT_UNBACKED_CALLER);
 	if (call->pivoted)
 		add_finding(call, EVENT_STACK_PIVOT);
@@ -1320,22 +1361,29 @@ static const char *code_file(struct call *call, uint64_t address)
 	return mapping->path;
 }
 
-static void begin_load(struct call *call, const struct nativemon_report *report)
+/* A dlopen call the shim reported, as read from the caller's memory. */
+struct load_report {
+	struct load_request request;
+	const char *requested; /* NULL, or name */
+	const char *caller;    /* the file of the calling code, or NULL */
+	char name[TARGET_PATH_MAX];
+};
+
+static void read_load_report(struct call *call,
+			     const struct nativemon_report *report,
+			     struct load_report *load)
 {
-	struct load_request request = {
+	load->request = (struct load_request){
 		.tid = call->tid,
 		.flags = report->flags,
 		.namespace_id = report->namespace_id,
+		.source = report->kind == NATIVEMON_LOAD_DLMOPEN
+				  ? LOAD_SOURCE_DLMOPEN
+				  : LOAD_SOURCE_DLOPEN,
 	};
-	char name[TARGET_PATH_MAX];
-
-	request.source = report->kind == NATIVEMON_LOAD_DLMOPEN
-				 ? LOAD_SOURCE_DLMOPEN
-				 : LOAD_SOURCE_DLOPEN;
-	process_begin_load(call->process, &request,
-			   read_report_string(call, report->name, name,
-					      sizeof(name)),
-			   code_file(call, report->caller));
+	load->requested = read_report_string(call, report->name, load->name,
+					     sizeof(load->name));
+	load->caller = code_file(call, report->caller);
 }
 
 /*
@@ -1343,11 +1391,15 @@ static void begin_load(struct call *call, const struct nativemon_report *report)
  * prctl never runs: the response is its result. A hello gets the pid
  * the shim should allow to trace its process, which only an attached
  * process needs, because under `nativemon run` the supervisor is an
- * ancestor of every target.
+ * ancestor of every target. The report changes the process's entry only
+ * if the notification is still valid after its memory was read, so that
+ * a thread id reused meanwhile cannot change another process's entry.
  */
-static void handle_report(struct monitor *monitor, struct call *call)
+static void handle_report(struct monitor *monitor, int listener,
+			  struct call *call)
 {
 	struct nativemon_report report;
+	struct load_report load;
 	int err;
 
 	call->process = proc_table_resolve(&monitor->processes, call->tid,
@@ -1357,7 +1409,11 @@ static void handle_report(struct monitor *monitor, struct call *call)
 		return;
 	}
 	call->tgid = call->process->tgid;
+	if (report.op == NATIVEMON_REPORT_DLOPEN_BEGIN)
+		read_load_report(call, &report, &load);
 	notify_prepare_value(&monitor->buffers, 0);
+	if (!notify_id_valid(listener, monitor->buffers.request->id))
+		return;
 	switch (report.op) {
 	case NATIVEMON_REPORT_HELLO:
 		call->process->shim_ready = true;
@@ -1365,7 +1421,8 @@ static void handle_report(struct monitor *monitor, struct call *call)
 			notify_prepare_value(&monitor->buffers, getpid());
 		break;
 	case NATIVEMON_REPORT_DLOPEN_BEGIN:
-		begin_load(call, &report);
+		process_begin_load(call->process, &load.request,
+				   load.requested, load.caller);
 		break;
 	case NATIVEMON_REPORT_DLOPEN_END:
 		process_end_load(call->process, call->tid);
@@ -1486,7 +1543,7 @@ int monitor_handle_one(struct monitor *monitor, int listener,
 	read_request(buffers->request, call);
 	call->session = session;
 	if (is_shim_report(call)) {
-		handle_report(monitor, call);
+		handle_report(monitor, listener, call);
 		answer(monitor, listener, call);
 		return 0;
 	}

@@ -260,6 +260,7 @@ static void load_image(struct proc_table *table, struct process *process)
 	}
 	clear_image(process);
 	process->unbacked_code = false;
+	process->read_implies_exec = false;
 	process->userfaultfd = false;
 	process->exe = exe;
 	process->exe_path = exe.path ? strdup(exe.path) : NULL;
@@ -312,6 +313,7 @@ static void link_lineage(struct proc_table *table, struct process *process,
 	/* A forked copy runs its parent's image, shim and libc included. */
 	if (process->exe_path && is_fork_copy(process)) {
 		process->shim_ready = parent->shim_ready;
+		process->read_implies_exec = parent->read_implies_exec;
 		if (parent->libc_path)
 			process_set_libc_path(process, parent->libc_path);
 	}
@@ -573,6 +575,8 @@ static bool overlaps_dirty(const struct process *process,
 static bool is_doubtful(const struct process *process,
 			const struct mapping *mapping)
 {
+	if (process->read_implies_exec && is_file_mapping(mapping))
+		return true;
 	if (mapping->confirmed == process->maps_changes)
 		return false;
 	if (overlaps_dirty(process, mapping))
@@ -713,7 +717,7 @@ size_t process_unbacked_ranges(const struct process *process,
 	size_t count = 0;
 
 	if (!process->maps_valid || process->maps_weakened ||
-	    process->dirty_count > max)
+	    process->read_implies_exec || process->dirty_count > max)
 		return SIZE_MAX;
 	for (size_t i = 0; i < process->dirty_count; i++)
 		ranges[count++] = process->dirty[i];
@@ -806,7 +810,8 @@ bool process_page_is_unmapped(const struct process *process, uint64_t address)
 {
 	uint64_t page = address & ~(uint64_t)0xfff;
 
-	if (!process->maps_valid || process->maps_weakened)
+	if (!process->maps_valid || process->maps_weakened ||
+	    process->read_implies_exec)
 		return false;
 	for (size_t i = 0; i < process->dirty_count; i++) {
 		const struct address_range *range = &process->dirty[i];

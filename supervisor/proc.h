@@ -103,10 +103,16 @@ struct process {
 	 * The process may have executable memory without a file on disk:
 	 * seen in its maps, or it mapped or mprotect()ed code that may be.
 	 * Cleared by exec only.
-	 * NOTE: shmat(2) with SHM_EXEC is not watched, so System V shared
-	 * memory made executable counts only once the maps are read again.
 	 */
 	bool unbacked_code;
+	/*
+	 * The process set READ_IMPLIES_EXEC with personality(2), so every
+	 * readable mapping it makes is executable, and mmap() calls without
+	 * PROT_EXEC are not watched. Cached file mappings are then always
+	 * confirmed, because code can replace them unseen. Copied by fork.
+	 * Cleared by exec, as the kernel clears the flag for 64-bit programs.
+	 */
+	bool read_implies_exec;
 	/*
 	 * The process created a userfaultfd, so reading its memory (argv
 	 * and paths, stacks, even /proc/PID/cmdline) may block nativemon

@@ -297,6 +297,64 @@ Test(detect, int80_from_64bit_process, .timeout = TEST_TIMEOUT)
 	expect_integer_field(alert, "process.pid", reported_pid());
 }
 
+/*
+ * A program built for i386 makes every call through int 0x80, so its ABI
+ * is telemetry, but a call from anonymous memory is still shellcode.
+ */
+Test(detect, i386_program_shellcode_alerts, .timeout = TEST_TIMEOUT)
+{
+	const char *path;
+	json_t *alert;
+
+	if (!has_ia32_emulation())
+		cr_skip_test("kernel without IA-32 emulation");
+	path = harness_test_target(&run, "anon_i386");
+	observe_program(path);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "direct-syscall", NULL);
+	cr_assert(alert, "no direct-syscall alert; %s", run.seen);
+	harness_event_expect_string(alert, "nativemon.syscall.arch", "i386");
+	harness_event_expect_string(alert, "nativemon.syscall.name",
+				    "memfd_create");
+	harness_event_expect_string(alert, "nativemon.origin.kind",
+				    "anonymous");
+	cr_expect_eq(count_alerts("direct-syscall"), 1);
+	cr_expect_eq(count_alerts("non-native-abi"), 0);
+}
+
+/*
+ * Runs hidden_exec, which replaces the last page of libc's text with a raw
+ * memfd_create stub in the way mode names, without a watched mmap or
+ * mprotect. The stub must not pass for libc.
+ */
+static void expect_hidden_stub_alert(const char *mode)
+{
+	const char *path = harness_test_target(&run, "hidden_exec");
+	json_t *alert;
+
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)path, (char *)mode, NULL });
+	harness_test_expect_exit_code(&run, 0);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "direct-syscall",
+				    "nativemon.syscall.name", "memfd_create",
+				    NULL);
+	cr_assert(alert, "no direct-syscall alert for the stub; %s",
+		  run.seen);
+	harness_event_expect_string(alert, "nativemon.origin.kind",
+				    "anonymous");
+}
+
+Test(detect, code_over_libc_by_personality, .timeout = TEST_TIMEOUT)
+{
+	expect_hidden_stub_alert("personality");
+}
+
+Test(detect, code_over_libc_by_shmat, .timeout = TEST_TIMEOUT)
+{
+	expect_hidden_stub_alert("shmat");
+}
+
 static void expect_fileless_exec(void)
 {
 	json_t *alert = harness_events_find(run.events, "event.kind", "alert",

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1955,6 +1957,8 @@ static const struct policy_watch default_watches[] = {
 	MASKED("mprotect", 10, 2, PROT_EXEC),
 	MASKED("pkey_mprotect", 329, 2, PROT_EXEC),
 	MASKED("mremap", 25, 3, MREMAP_FIXED),
+	MASKED("shmat", 30, 2, SHM_EXEC),
+	MASKED("personality", 135, 0, READ_IMPLIES_EXEC),
 	ALWAYS("memfd_create", 319),
 	ALWAYS("ptrace", 101),
 	ALWAYS("process_vm_readv", 310),
@@ -2158,11 +2162,12 @@ Test(policy_format, round_trips_default_watches)
 	static const char *const expected[] = {
 		[2] = "watch mmap if prot & PROT_EXEC",
 		[5] = "watch mremap if flags & MREMAP_FIXED",
-		[20] = "watch clone if flags & CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET",
+		[6] = "watch shmat if shmflg & SHM_EXEC",
+		[22] = "watch clone if flags & CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET",
 	};
 	struct policy *policy = default_policy();
 
-	cr_assert_eq(policy->watch_count, 21);
+	cr_assert_eq(policy->watch_count, 23);
 	for (size_t i = 0; i < policy->watch_count; i++)
 		expect_watch_round_trip(&policy->watches[i],
 					i < ARRAY_SIZE(expected) ? expected[i]
