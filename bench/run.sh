@@ -301,8 +301,9 @@ measure_build() {
 wait_for_port() {
 	tries=0
 	while [ $tries -lt 300 ]; do
+		# The server's shell may not have created the file yet.
 		port=$(sed -n 's/^Serving HTTP on .* port \([0-9]*\) .*/\1/p' \
-			"$work/server.out")
+			"$work/server.out" 2>/dev/null)
 		if [ -n "$port" ] && [ -s "$work/server.pid" ]; then
 			return 0
 		fi
