@@ -806,12 +806,45 @@ static bool has_unbacked_caller(const struct call *call)
 
 /* Adds the findings that depend on where the call came from. */
 /*
+ * Returns true if a call of a 32-bit program through the vDSO's
+ * __kernel_vsyscall returns into memory without a file, as from shellcode
+ * that looked the entry up in AT_SYSINFO. The entry pushes ecx, edx and
+ * ebp before it enters the kernel, so the return address is the fourth
+ * word from the stack pointer. The stack is not unwound further.
+ *
+ * NOTE: a stub that makes those pushes and then a syscall instruction of
+ * its own (the fast 32-bit entry on AMD) returns through the vDSO to its
+ * caller, so the stub itself is not seen.
+ */
+static bool returns_from_vsyscall_to_unbacked(struct monitor *monitor,
+					      struct call *call)
+{
+	const struct mapping *mapping;
+	uint32_t return_address;
+	uint64_t sp, ip;
+	int err;
+
+	if (call->abi != ABI_I386 || call->origin != ORIGIN_VDSO ||
+	    call->process->userfaultfd)
+		return false;
+	if (proc_table_read_syscall_pointers(&monitor->processes, call->tid,
+					     &sp, &ip) < 0)
+		return false;
+	if (read_target_memory(call->tid, sp + 3 * sizeof(uint32_t),
+			       &return_address, sizeof(return_address)) !=
+	    (ssize_t)sizeof(return_address))
+		return false;
+	mapping = process_find_mapping(call->process, return_address, &err);
+	return origin_is_unbacked(origin_classify(mapping, &call->process->exe));
+}
+
+/*
  * Adds the findings of where the syscall instruction is. A program built
  * for i386 or x32 makes its calls through that ABI, from its C library or
  * the vDSO, so they are judged by origin like a 64-bit program's. A 64-bit
  * program switching ABIs is a finding of its own.
  */
-static void classify_origin(struct call *call)
+static void classify_origin(struct monitor *monitor, struct call *call)
 {
 	bool native = call->abi == ABI_X86_64;
 	bool by_origin = native || call->abi == call->process->exe_abi;
@@ -822,6 +855,8 @@ static void classify_origin(struct call *call)
 	    !call->origin_unreadable)
 		add_finding(call, EVENT_DIRECT_SYSCALL);
 	else if (native && has_unbacked_caller(call))
+		add_finding(call, EVENT_UNBACKED_CALLER);
+	else if (by_origin && returns_from_vsyscall_to_unbacked(monitor, call))
 		add_finding(call, EVENT_UNBACKED_CALLER);
 	if (call->pivoted)
 		add_finding(call, EVENT_STACK_PIVOT);
@@ -857,7 +892,7 @@ static void analyze(struct monitor *monitor, struct call *call)
 	locate_origin(call);
 	check_stack_pointer(monitor, call);
 	unwind_as_needed(monitor, call);
-	classify_origin(call);
+	classify_origin(monitor, call);
 	inspect_syscall(call);
 	/* Every ABI, so that `deny syscall ptrace` also stops int 0x80. */
 	if (!is_launch(monitor, call))

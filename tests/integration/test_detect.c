@@ -323,6 +323,27 @@ Test(detect, i386_program_shellcode_alerts, .timeout = TEST_TIMEOUT)
 }
 
 /*
+ * The same shellcode entering the kernel through the vDSO, as 32-bit libc
+ * does: the syscall is in the vDSO, and the return address gives it away.
+ */
+Test(detect, i386_vsyscall_from_shellcode, .timeout = TEST_TIMEOUT)
+{
+	const char *path;
+	json_t *alert;
+
+	if (!has_ia32_emulation())
+		cr_skip_test("kernel without IA-32 emulation");
+	path = harness_test_target(&run, "vsyscall_i386");
+	observe_program(path);
+	alert = harness_events_find(run.events, "event.kind", "alert",
+				    "event.action", "unbacked-caller", NULL);
+	cr_assert(alert, "no unbacked-caller alert; %s", run.seen);
+	harness_event_expect_string(alert, "nativemon.syscall.name",
+				    "memfd_create");
+	harness_event_expect_string(alert, "nativemon.origin.kind", "vdso");
+}
+
+/*
  * Runs hidden_exec, which replaces the last page of libc's text with a raw
  * memfd_create stub in the way mode names, without a watched mmap or
  * mprotect. The stub must not pass for libc.
