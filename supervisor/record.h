@@ -9,7 +9,7 @@
 #include "call.h"
 
 /*
- * Reads from /proc what records say of the caller beyond the ids in
+ * Reads from /proc the caller's facts that records contain beyond
  * call->ids: its working directory, the executable of a parent outside
  * its lineage, and its command line. Call it while the caller waits.
  */
