@@ -400,7 +400,7 @@ static void set_time(json_t *record, const char *path,
 }
 
 /* Sets the job's fields in the record, writes it and drops the reference. */
-static void run_job(struct event_sink *sink, struct write_job *job)
+static void run_job(struct event_sink *sink, const struct write_job *job)
 {
 	if (job->count > 0) {
 		set_count(job->record, job->count);
@@ -468,14 +468,13 @@ static bool start_writer(struct event_sink *sink)
 static void submit(struct event_sink *sink, const struct write_job *job)
 {
 	struct write_queue *queue = &sink->queue;
-	struct write_job inline_job = *job;
 
 	if (sink->fd < 0) {
 		json_decref(job->record);
 		return;
 	}
 	if (!start_writer(sink)) {
-		run_job(sink, &inline_job);
+		run_job(sink, job);
 		return;
 	}
 	pthread_mutex_lock(&queue->lock);
@@ -485,17 +484,6 @@ static void submit(struct event_sink *sink, const struct write_job *job)
 	queue->waiting++;
 	queue->pending++;
 	pthread_cond_signal(&queue->queued);
-	pthread_mutex_unlock(&queue->lock);
-}
-
-/* Waits until the writer has written every record handed to it. */
-static void drain(struct event_sink *sink)
-{
-	struct write_queue *queue = &sink->queue;
-
-	pthread_mutex_lock(&queue->lock);
-	while (queue->pending > 0)
-		pthread_cond_wait(&queue->written, &queue->lock);
 	pthread_mutex_unlock(&queue->lock);
 }
 
@@ -555,7 +543,12 @@ void event_sink_free(struct event_sink *sink)
 
 void event_sink_sync(struct event_sink *sink)
 {
-	drain(sink);
+	struct write_queue *queue = &sink->queue;
+
+	pthread_mutex_lock(&queue->lock);
+	while (queue->pending > 0)
+		pthread_cond_wait(&queue->written, &queue->lock);
+	pthread_mutex_unlock(&queue->lock);
 }
 
 static long elapsed_ms(const struct timespec *since, const struct timespec *now)
@@ -712,7 +705,7 @@ unsigned long event_sink_lost(struct event_sink *sink)
 {
 	unsigned long lost;
 
-	drain(sink);
+	event_sink_sync(sink);
 	pthread_mutex_lock(&sink->queue.lock);
 	lost = sink->lost;
 	pthread_mutex_unlock(&sink->queue.lock);

@@ -804,7 +804,6 @@ static bool has_unbacked_caller(const struct call *call)
 	return false;
 }
 
-/* Adds the findings that depend on where the call came from. */
 /*
  * Returns true if a call of a 32-bit program through the vDSO's
  * __kernel_vsyscall returns into memory without a file, as from shellcode
@@ -977,10 +976,6 @@ static void read_caller_build_id(struct monitor *monitor, struct call *call)
 			sizeof(call->caller_build_id));
 }
 
-/*
- * Reads the costly facts that some rule of the policy uses, once per call.
- * The uid is the real uid, as user.id in events.
- */
 static void read_ids(struct monitor *monitor, struct call *call)
 {
 	if (!call->has_ids)
@@ -988,6 +983,10 @@ static void read_ids(struct monitor *monitor, struct call *call)
 						    call->tid, &call->ids) == 0;
 }
 
+/*
+ * Reads the costly facts that some rule of the policy uses, once per call.
+ * The uid is the real uid, as user.id in events.
+ */
 static void read_needed_facts(struct monitor *monitor, struct call *call)
 {
 	unsigned int needs = monitor->needs;
