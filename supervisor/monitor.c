@@ -1211,7 +1211,7 @@ static void read_record_facts(struct monitor *monitor, struct call *call)
 		return;
 	call->has_record_facts = true;
 	read_ids(monitor, call);
-	record_read_facts(call);
+	record_read_facts(call, &monitor->processes);
 }
 
 /*

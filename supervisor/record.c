@@ -6,6 +6,7 @@
  */
 #include "record.h"
 
+#include <bsd/string.h>
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -697,18 +698,32 @@ void record_fold_key(const struct call *call, struct finding *finding)
 		finding->fold_key[0] = '\0';
 }
 
-void record_read_facts(struct call *call)
+static void read_parent_exe(struct call *call, const struct proc_table *table)
+{
+	char path[64];
+
+	/* The command that nativemon runs is its child, alert after alert. */
+	if (call->ids.ppid == table->supervisor_pid && table->supervisor_exe) {
+		call->has_parent_exe =
+			strlcpy(call->parent_exe, table->supervisor_exe,
+				sizeof(call->parent_exe)) <
+			sizeof(call->parent_exe);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)call->ids.ppid);
+	call->has_parent_exe = procfs_readlink(path, call->parent_exe,
+					       sizeof(call->parent_exe)) >= 0;
+}
+
+void record_read_facts(struct call *call, const struct proc_table *table)
 {
 	char path[64];
 	size_t length;
 
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
 	call->has_cwd = procfs_readlink(path, call->cwd, sizeof(call->cwd)) >= 0;
-	if (!find_parent(call->process) && call->has_ids && call->ids.ppid > 0) {
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)call->ids.ppid);
-		call->has_parent_exe = procfs_readlink(path, call->parent_exe,
-						       sizeof(call->parent_exe)) >= 0;
-	}
+	if (!find_parent(call->process) && call->has_ids && call->ids.ppid > 0)
+		read_parent_exe(call, table);
 	/* The command line is read once per image, while it is the caller's. */
 	process_cmdline(call->process, &length);
 }

@@ -11,9 +11,11 @@
 /*
  * Reads from /proc the caller's facts that records contain beyond
  * call->ids: its working directory, the executable of a parent outside
- * its lineage, and its command line. Call it while the caller waits.
+ * its lineage, and its command line. A parent that is the supervisor
+ * itself is named from table without a read. Call it while the caller
+ * waits.
  */
-void record_read_facts(struct call *call);
+void record_read_facts(struct call *call, const struct proc_table *table);
 
 /*
  * Fills finding->record and summary from the call, the facts read for
