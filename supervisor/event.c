@@ -37,6 +37,15 @@
 /* The maximum of records handed to the writer and not yet written. */
 #define WRITE_QUEUE_SIZE 256
 
+/*
+ * The writer is woken once per batch of records, or when the oldest record
+ * of a batch has waited this long. Waking a sleeping thread costs about as
+ * much as formatting a record, so one wake per record would double the
+ * supervisor's share of the work.
+ */
+#define WRITE_BATCH 32
+#define WRITE_DELAY_MS 20
+
 struct fold_slot {
 	char *key;
 	/*
@@ -74,6 +83,9 @@ struct write_queue {
 	size_t first;	 /* the oldest job */
 	size_t waiting;	 /* jobs in the queue */
 	size_t pending;	 /* jobs queued or being written */
+	/* Only the emitting thread uses these two. */
+	size_t unannounced;	/* jobs queued since the writer was last woken */
+	struct timespec batch_start; /* CLOCK_MONOTONIC, of the first of those */
 };
 
 struct event_sink {
@@ -460,10 +472,18 @@ static bool start_writer(struct event_sink *sink)
 	return queue->started;
 }
 
+/* Wakes the writer for the jobs queued since it was last woken. */
+static void announce(struct write_queue *queue)
+{
+	queue->unannounced = 0;
+	pthread_cond_signal(&queue->queued);
+}
+
 /*
  * Hands a job to the writer, waiting while the queue is full. Without a
  * log file the job only drops its reference. Without a writer thread it
- * runs here.
+ * runs here. The writer is woken for a whole batch; until then
+ * event_sink_next_flush_ms() bounds the wait for it.
  */
 static void submit(struct event_sink *sink, const struct write_job *job)
 {
@@ -478,12 +498,17 @@ static void submit(struct event_sink *sink, const struct write_job *job)
 		return;
 	}
 	pthread_mutex_lock(&queue->lock);
+	if (queue->pending == WRITE_QUEUE_SIZE)
+		announce(queue);
 	while (queue->pending == WRITE_QUEUE_SIZE)
 		pthread_cond_wait(&queue->written, &queue->lock);
 	queue->jobs[(queue->first + queue->waiting) % WRITE_QUEUE_SIZE] = *job;
 	queue->waiting++;
 	queue->pending++;
-	pthread_cond_signal(&queue->queued);
+	if (queue->unannounced++ == 0)
+		clock_gettime(CLOCK_MONOTONIC, &queue->batch_start);
+	if (queue->unannounced == WRITE_BATCH)
+		announce(queue);
 	pthread_mutex_unlock(&queue->lock);
 }
 
@@ -546,6 +571,8 @@ void event_sink_sync(struct event_sink *sink)
 	struct write_queue *queue = &sink->queue;
 
 	pthread_mutex_lock(&queue->lock);
+	if (queue->unannounced > 0)
+		announce(queue);
 	while (queue->pending > 0)
 		pthread_cond_wait(&queue->written, &queue->lock);
 	pthread_mutex_unlock(&queue->lock);
@@ -666,11 +693,29 @@ void event_sink_emit(struct event_sink *sink, json_t *record,
 		open_slot(sink, record, fold_key, summary, &now);
 }
 
+/* Returns the milliseconds until the writer must be woken, or -1. */
+static long batch_left_ms(const struct write_queue *queue,
+			  const struct timespec *now)
+{
+	long left;
+
+	if (queue->unannounced == 0)
+		return -1;
+	left = WRITE_DELAY_MS - elapsed_ms(&queue->batch_start, now);
+	return left < 0 ? 0 : left;
+}
+
 void event_sink_flush_expired(struct event_sink *sink)
 {
+	struct write_queue *queue = &sink->queue;
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (batch_left_ms(queue, &now) == 0) {
+		pthread_mutex_lock(&queue->lock);
+		announce(queue);
+		pthread_mutex_unlock(&queue->lock);
+	}
 	for (size_t i = 0; i < FOLD_SLOTS; i++) {
 		struct fold_slot *slot = &sink->slots[i];
 
@@ -683,9 +728,10 @@ void event_sink_flush_expired(struct event_sink *sink)
 int event_sink_next_flush_ms(const struct event_sink *sink)
 {
 	struct timespec now;
-	long next = -1;
+	long next;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	next = batch_left_ms(&sink->queue, &now);
 	for (size_t i = 0; i < FOLD_SLOTS; i++) {
 		const struct fold_slot *slot = &sink->slots[i];
 		long left;

@@ -50,10 +50,16 @@ bool event_sink_fold(struct event_sink *sink, const char *fold_key);
 /* Writes every folded record still pending. */
 void event_sink_flush_all(struct event_sink *sink);
 
-/* Writes the folded records whose window has closed. */
+/*
+ * Writes the folded records whose window has closed, and wakes the writer
+ * for records that have waited for it long enough.
+ */
 void event_sink_flush_expired(struct event_sink *sink);
 
-/* Returns milliseconds until the next window closes, or -1 for none. */
+/*
+ * Returns milliseconds until the next window closes or the writer is due,
+ * or -1 for neither.
+ */
 int event_sink_next_flush_ms(const struct event_sink *sink);
 
 /*

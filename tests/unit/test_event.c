@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -497,6 +498,7 @@ Test(event_sink, never_folds_records_without_key)
 
 	for (int i = 0; i < 3; i++)
 		emit(sink, "same", NULL);
+	event_sink_sync(sink);
 	cr_expect_eq(event_sink_next_flush_ms(sink), -1);
 	event_sink_free(sink);
 
@@ -620,6 +622,43 @@ Test(event_sink, flushes_when_window_closes, .timeout = 10)
  * The writer thread's queue has room for 256 records. A longer burst makes
  * the emitter wait, and every record is written once, in order.
  */
+static bool log_is_empty(void)
+{
+	struct stat st;
+
+	return stat(log_path, &st) < 0 || st.st_size == 0;
+}
+
+/* The writer sleeps until a batch fills, so a lone record needs upkeep. */
+Test(event_sink, upkeep_wakes_writer, .timeout = 10)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+	struct timespec start, now;
+	int wait_ms;
+
+	emit(sink, "lone", NULL);
+	wait_ms = event_sink_next_flush_ms(sink);
+	cr_expect_geq(wait_ms, 0, "no wake-up is due for the queued record");
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		poll(NULL, 0, wait_ms > 0 ? wait_ms : 1);
+		event_sink_flush_expired(sink);
+		wait_ms = event_sink_next_flush_ms(sink);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((wait_ms >= 0 || log_is_empty()) &&
+		 now.tv_sec - start.tv_sec < 5);
+	cr_expect_eq(wait_ms, -1, "the writer was never woken");
+	cr_expect_not(log_is_empty(), "the record was never written");
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_assert_eq(records.count, 1);
+	cr_expect_str_eq(record_string(records.items[0], "id"), "lone");
+	free_records(&records);
+}
+
 Test(event_sink, writes_whole_burst_in_order)
 {
 	enum { RECORDS = 3000 };
