@@ -261,6 +261,7 @@ struct procmap_query {
 #define PROCMAP_QUERY_VMA_WRITABLE 0x02
 #define PROCMAP_QUERY_VMA_EXECUTABLE 0x04
 #define PROCMAP_QUERY_VMA_SHARED 0x08
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
 
 static unsigned int query_perms(uint64_t flags)
 {
@@ -293,11 +294,14 @@ int maps_open(pid_t pid)
 	return fd < 0 ? -errno : fd;
 }
 
-int maps_query_fd(int fd, uint64_t address, struct mapping *mapping)
+/* Queries with the PROCMAP_QUERY_* flags in query_flags. */
+static int query_with_flags(int fd, uint64_t address, uint64_t query_flags,
+			    struct mapping *mapping)
 {
 	char name[4096 + sizeof(deleted_suffix)];
 	struct procmap_query query = {
 		.size = sizeof(query),
+		.query_flags = query_flags,
 		.query_addr = address,
 		.vma_name_addr = (uint64_t)(uintptr_t)name,
 		.vma_name_size = sizeof(name),
@@ -317,6 +321,11 @@ int maps_query_fd(int fd, uint64_t address, struct mapping *mapping)
 	if (query.vma_name_size > 1)
 		return set_path(mapping, name, query.vma_name_size - 1);
 	return 0;
+}
+
+int maps_query_fd(int fd, uint64_t address, struct mapping *mapping)
+{
+	return query_with_flags(fd, address, 0, mapping);
 }
 
 int maps_query(pid_t pid, uint64_t address, struct mapping *mapping)
@@ -345,6 +354,94 @@ int maps_read(struct maps *maps, pid_t pid)
 	err = maps_parse(maps, text, length);
 	free(text);
 	return err;
+}
+
+int maps_read_executable(struct maps *maps, int fd)
+{
+	const uint64_t flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
+			       PROCMAP_QUERY_VMA_EXECUTABLE;
+	struct mapping *item;
+	uint64_t address = 0;
+	int err;
+
+	clear_items(maps);
+	for (;;) {
+		item = append_item(maps);
+		if (!item) {
+			clear_items(maps);
+			return -ENOMEM;
+		}
+		err = query_with_flags(fd, address, flags, item);
+		/* Each answer ends above the address asked for. */
+		if (err == 0 && item->end <= address)
+			err = -EIO;
+		if (err < 0) {
+			maps_mapping_fini(item);
+			maps->count--;
+			break;
+		}
+		address = item->end;
+	}
+	if (err == -ENOENT)
+		return 0;
+	clear_items(maps);
+	return err;
+}
+
+/* Returns the index of the first mapping that ends above address. */
+static size_t find_index(const struct maps *maps, uint64_t address)
+{
+	size_t low = 0, high = maps->count;
+
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+
+		if (maps->items[middle].end <= address)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	return low;
+}
+
+/* Removes the mappings from index on that start below end. */
+static void remove_overlapping(struct maps *maps, size_t index, uint64_t end)
+{
+	size_t last = index;
+
+	while (last < maps->count && maps->items[last].start < end) {
+		free(maps->items[last].path);
+		last++;
+	}
+	memmove(&maps->items[index], &maps->items[last],
+		(maps->count - last) * sizeof(*maps->items));
+	maps->count -= last - index;
+}
+
+const struct mapping *maps_insert(struct maps *maps,
+				  const struct mapping *mapping)
+{
+	char *path = NULL;
+	struct mapping *item;
+	size_t index;
+
+	if (mapping->path) {
+		path = strdup(mapping->path);
+		if (!path)
+			return NULL;
+	}
+	index = find_index(maps, mapping->start);
+	remove_overlapping(maps, index, mapping->end);
+	if (!append_item(maps)) {
+		free(path);
+		return NULL;
+	}
+	item = &maps->items[index];
+	memmove(item + 1, item,
+		(maps->count - 1 - index) * sizeof(*maps->items));
+	*item = *mapping;
+	item->path = path;
+	return item;
 }
 
 const struct mapping *maps_lookup(const struct maps *maps, uint64_t address)

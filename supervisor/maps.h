@@ -84,6 +84,27 @@ int maps_query_fd(int fd, uint64_t address, struct mapping *mapping);
 
 void maps_mapping_fini(struct mapping *mapping);
 
+/*
+ * Replaces the contents of maps with the executable mappings of the
+ * address space that fd (from maps_open()) is bound to, asked one by one
+ * with PROCMAP_QUERY. With a few executable mappings among dozens of
+ * others this costs a third of reading the whole maps file. The
+ * [vsyscall] page is missing: it is not a mapping of the process, and
+ * the origin of an address there is unknown either way. Returns 0,
+ * -ENOTTY on kernels without the ioctl, or another negative errno; maps
+ * is then empty.
+ */
+int maps_read_executable(struct maps *maps, int fd);
+
+/*
+ * Adds a copy of mapping, fresh from the kernel, at its place in the
+ * order. The mappings it overlaps are out of date and go. Returns the
+ * copy, or NULL if memory ran out. The pointers that earlier lookups
+ * returned are invalid afterwards.
+ */
+const struct mapping *maps_insert(struct maps *maps,
+				  const struct mapping *mapping);
+
 /* Returns the mapping that contains address, or NULL. */
 const struct mapping *maps_lookup(const struct maps *maps, uint64_t address);
 

@@ -525,17 +525,54 @@ static bool has_unbacked_code(const struct maps *maps,
 	return false;
 }
 
+/* Set once PROCMAP_QUERY (Linux 6.11) turned out to be missing. */
+static bool query_unsupported;
+
+static bool is_query_unsupported(int err)
+{
+	if (err == -ENOTTY || err == -EINVAL)
+		query_unsupported = true;
+	return query_unsupported;
+}
+
 /*
- * Reads the whole maps file again. The maps descriptor is reopened on the
- * next confirmation, so it describes the address space the cache came from
- * or a newer one.
+ * Reads the executable mappings through a new maps descriptor, which is
+ * kept for later queries: it describes the address space the cache came
+ * from or a newer one.
+ */
+static int read_executable_maps(struct process *process)
+{
+	int err;
+
+	if (query_unsupported)
+		return -ENOTTY;
+	process->maps_fd = maps_open(process->reader_tid);
+	if (process->maps_fd < 0) {
+		err = process->maps_fd;
+		process->maps_fd = -1;
+		return err;
+	}
+	err = maps_read_executable(&process->maps, process->maps_fd);
+	if (err < 0)
+		close_maps_fd(process);
+	return err;
+}
+
+/*
+ * Reads the cache again: the executable mappings alone where the kernel
+ * can list them, which every check of an origin needs, else the whole
+ * maps file. Without PROCMAP_QUERY the maps descriptor is only opened at
+ * the next confirmation.
  */
 static int reload_maps(struct process *process)
 {
 	int err;
 
 	close_maps_fd(process);
-	err = maps_read(&process->maps, process->reader_tid);
+	err = read_executable_maps(process);
+	process->maps_executable_only = err == 0;
+	if (err < 0 && is_query_unsupported(err))
+		err = maps_read(&process->maps, process->reader_tid);
 
 	process->maps_valid = err == 0;
 	process->maps_weakened = false;
@@ -634,16 +671,13 @@ static const struct mapping *confirm_mapping(struct process *process,
 					     struct mapping *cached,
 					     uint64_t address)
 {
-	static bool query_unsupported;
 	int err;
 
 	if (query_unsupported)
 		return NULL;
 	err = query_mapping(process, address);
-	if (err == -ENOTTY || err == -EINVAL) {
-		query_unsupported = true;
+	if (is_query_unsupported(err))
 		return NULL;
-	}
 	if (err < 0 || !same_backing(cached, &process->queried) ||
 	    cached->start != process->queried.start ||
 	    cached->end != process->queried.end ||
@@ -657,6 +691,45 @@ static const struct mapping *confirm_mapping(struct process *process,
 	cached->perms = process->queried.perms;
 	cached->confirmed = process->maps_changes;
 	return cached;
+}
+
+/* Notes what a new executable mapping tells about the process. */
+static void note_code(struct process *process, const struct mapping *mapping)
+{
+	if (!(mapping->perms & MAPPING_EXEC))
+		return;
+	if (origin_is_unbacked(origin_classify(mapping, &process->exe)))
+		process->unbacked_code = true;
+	if (mapping->path && !mapping->deleted && mapping->path[0] == '/' &&
+	    origin_is_libc_path(mapping->path))
+		process->libc_mapped = true;
+}
+
+/*
+ * Asks the kernel for the mapping at an address that a cache of the
+ * executable mappings lacks, and adds it to the cache. Returns NULL with
+ * *err 0 when nothing is mapped there.
+ */
+static const struct mapping *find_uncached(struct process *process,
+					   uint64_t address, int *err)
+{
+	const struct mapping *mapping;
+
+	*err = query_mapping(process, address);
+	if (*err == -ENOENT) {
+		*err = 0;
+		return NULL;
+	}
+	if (*err < 0)
+		return NULL;
+	process->queried.confirmed = process->maps_changes;
+	mapping = maps_insert(&process->maps, &process->queried);
+	if (!mapping) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	note_code(process, mapping);
+	return mapping;
 }
 
 const struct mapping *process_find_mapping(struct process *process,
@@ -676,11 +749,16 @@ const struct mapping *process_find_mapping(struct process *process,
 				    : NULL;
 		if (confirmed)
 			return confirmed;
+		if (!mapping && process->maps_executable_only)
+			return find_uncached(process, address, err);
 	}
 	*err = reload_maps(process);
 	if (*err < 0)
 		return NULL;
-	return maps_lookup(&process->maps, address);
+	mapping = maps_lookup(&process->maps, address);
+	if (!mapping && process->maps_executable_only)
+		return find_uncached(process, address, err);
+	return mapping;
 }
 
 void process_mark_dirty(struct process *process, uint64_t start,
@@ -810,8 +888,9 @@ bool process_page_is_unmapped(const struct process *process, uint64_t address)
 {
 	uint64_t page = address & ~(uint64_t)0xfff;
 
-	if (!process->maps_valid || process->maps_weakened ||
-	    process->read_implies_exec)
+	/* A cache of executable mappings does not know the gaps. */
+	if (!process->maps_valid || process->maps_executable_only ||
+	    process->maps_weakened || process->read_implies_exec)
 		return false;
 	for (size_t i = 0; i < process->dirty_count; i++) {
 		const struct address_range *range = &process->dirty[i];

@@ -88,6 +88,11 @@ struct process {
 	/* A cached /proc/PID/maps; see process_find_mapping(). */
 	struct maps maps;
 	bool maps_valid;
+	/*
+	 * The cache was read with PROCMAP_QUERY: it holds every executable
+	 * mapping, and other mappings only once a lookup asked the kernel.
+	 */
+	bool maps_executable_only;
 	/* An executable mapping appeared at an address the cache lacks. */
 	bool maps_weakened;
 	unsigned long maps_changes; /* counts process_mark_dirty() calls */

@@ -797,9 +797,11 @@ Test(regress, stalled_stderr_socket, .timeout = TEST_TIMEOUT)
 }
 
 /*
- * Without CAP_SYS_PTRACE nativemon cannot read the maps of a non-dumpable
- * target. The calls of that target must not count as coming from unknown
- * memory.
+ * Without CAP_SYS_PTRACE nativemon cannot open the maps of a process that
+ * was non-dumpable before its first watched call: the target's child. Its
+ * calls must not count as coming from unknown memory, and the warning
+ * comes once. The target itself keeps the maps descriptor opened before
+ * its prctl, so it warns nothing.
  */
 Test(regress, non_dumpable_target_warns_once, .timeout = TEST_TIMEOUT)
 {

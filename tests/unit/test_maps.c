@@ -154,6 +154,8 @@ static void expect_mapping(const struct mapping *got,
 TestSuite(maps_parse, .init = setup, .fini = teardown);
 TestSuite(maps_lookup, .init = setup, .fini = teardown);
 TestSuite(maps_read, .init = setup, .fini = teardown);
+TestSuite(maps_read_executable, .init = setup, .fini = teardown);
+TestSuite(maps_insert, .init = setup, .fini = teardown);
 
 Test(maps_parse, reads_every_field_of_kernel_lines)
 {
@@ -520,4 +522,126 @@ Test(maps_query_fd, fails_once_address_space_is_gone, .timeout = 10)
 			    &queried);
 	cr_expect_eq(err, -ESRCH, "maps_query_fd returned %d", err);
 	close(fd);
+}
+
+/*
+ * Returns true for the mappings that PROCMAP_QUERY lists as executable:
+ * the [vsyscall] page belongs to no process, so only the maps file shows
+ * it.
+ */
+static bool is_queried_code(const struct mapping *mapping)
+{
+	return (mapping->perms & MAPPING_EXEC) &&
+	       !(mapping->path && strcmp(mapping->path, "[vsyscall]") == 0);
+}
+
+static size_t count_executable(const struct maps *all)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < all->count; i++)
+		count += is_queried_code(&all->items[i]);
+	return count;
+}
+
+Test(maps_read_executable, lists_what_maps_read_lists)
+{
+	struct maps all;
+	size_t next = 0;
+	int fd = maps_open(getpid());
+	int err;
+
+	cr_assert_geq(fd, 0, "maps_open returned %d", fd);
+	err = maps_read_executable(&maps, fd);
+	close(fd);
+	if (err == -ENOTTY)
+		cr_skip_test("the kernel lacks the PROCMAP_QUERY ioctl (Linux 6.11)");
+	cr_assert_eq(err, 0, "maps_read_executable returned %d", err);
+	maps_init(&all);
+	cr_assert_eq(maps_read(&all, getpid()), 0);
+
+	cr_assert_eq(maps.count, count_executable(&all));
+	for (size_t i = 0; i < all.count; i++) {
+		const struct mapping *expected = &all.items[i];
+
+		if (!is_queried_code(expected))
+			continue;
+		cr_expect_eq(maps.items[next].start, expected->start,
+			     "mapping %zu", next);
+		cr_expect_eq(maps.items[next].end, expected->end);
+		cr_expect_eq(maps.items[next].inode, expected->inode);
+		cr_expect_eq(maps.items[next].perms, expected->perms);
+		cr_expect_eq(maps.items[next].path == NULL,
+			     expected->path == NULL);
+		if (expected->path && maps.items[next].path)
+			cr_expect_str_eq(maps.items[next].path, expected->path);
+		next++;
+	}
+	maps_fini(&all);
+}
+
+Test(maps_read_executable, fails_for_exited_process)
+{
+	pid_t child = fork();
+	int fd, status;
+
+	cr_assert_geq(child, 0);
+	if (child == 0)
+		_exit(0);
+	fd = maps_open(child);
+	cr_assert_geq(fd, 0, "maps_open returned %d", fd);
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_expect_lt(maps_read_executable(&maps, fd), 0);
+	cr_expect_eq(maps.count, 0);
+	close(fd);
+}
+
+static struct mapping make_mapping(uint64_t start, uint64_t end,
+				   const char *path)
+{
+	return (struct mapping){ .start = start,
+				 .end = end,
+				 .perms = MAPPING_READ,
+				 .path = (char *)path };
+}
+
+Test(maps_insert, keeps_address_order)
+{
+	struct mapping middle = make_mapping(0x3000, 0x4000, "/middle");
+	const struct mapping *added;
+
+	parse_string("1000-2000 r-xp 00000000 00:00 0 /first\n"
+		     "5000-6000 r-xp 00000000 00:00 0 /last\n");
+	added = maps_insert(&maps, &middle);
+	cr_assert_not_null(added);
+	cr_expect_neq(added->path, middle.path, "the path must be a copy");
+	cr_assert_eq(maps.count, 3);
+	cr_expect_str_eq(maps.items[0].path, "/first");
+	cr_expect_str_eq(maps.items[1].path, "/middle");
+	cr_expect_str_eq(maps.items[2].path, "/last");
+	cr_expect_eq(maps_lookup(&maps, 0x3800), &maps.items[1]);
+}
+
+Test(maps_insert, replaces_overlapped_mappings)
+{
+	struct mapping wide = make_mapping(0x1800, 0x5800, "/wide");
+
+	parse_string("1000-2000 r-xp 00000000 00:00 0 /first\n"
+		     "3000-4000 r-xp 00000000 00:00 0 /second\n"
+		     "5000-6000 r-xp 00000000 00:00 0 /third\n"
+		     "7000-8000 r-xp 00000000 00:00 0 /fourth\n");
+	cr_assert_not_null(maps_insert(&maps, &wide));
+	cr_assert_eq(maps.count, 2);
+	cr_expect_str_eq(maps.items[0].path, "/wide");
+	cr_expect_str_eq(maps.items[1].path, "/fourth");
+	cr_expect_null(maps_lookup(&maps, 0x1000));
+}
+
+Test(maps_insert, adds_to_empty_maps)
+{
+	struct mapping unnamed = make_mapping(0x1000, 0x2000, NULL);
+
+	cr_assert_not_null(maps_insert(&maps, &unnamed));
+	cr_assert_eq(maps.count, 1);
+	cr_expect_null(maps.items[0].path);
 }
