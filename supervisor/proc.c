@@ -232,9 +232,13 @@ static bool has_new_cmdline(const struct process *process)
  * Reads the executable's identity at the first notification and after each
  * exec call. Shells call exec once per PATH entry and most of those calls
  * fail, so the cached image is only dropped when the executable changed.
+ * A new process that runs its parent's executable takes the parent's ABI
+ * instead of reading the ELF header again, because a fork copy runs the
+ * image the parent loaded.
  * NOTE: a program that execs itself keeps its old module set.
  */
-static void load_image(struct proc_table *table, struct process *process)
+static void load_image(struct proc_table *table, struct process *process,
+		       const struct process *parent)
 {
 	char path[64], target[4096];
 	struct exe_identity exe = { 0 };
@@ -265,20 +269,138 @@ static void load_image(struct proc_table *table, struct process *process)
 	process->exe = exe;
 	process->exe_path = exe.path ? strdup(exe.path) : NULL;
 	process->exe.path = process->exe_path;
-	process->exe_abi = read_exe_abi(path);
+	if (parent && parent->exe_path && same_exe(&parent->exe, &process->exe))
+		process->exe_abi = parent->exe_abi;
+	else
+		process->exe_abi = read_exe_abi(path);
+}
+
+/*
+ * Opens a pidfd that becomes readable when the thread exits: for a thread
+ * group leader a plain pidfd, for other threads one with PIDFD_THREAD
+ * (Linux 6.9). pidfd_open() without the flag fails with EINVAL for a
+ * thread that is no leader, so the first call sorts the two cases before
+ * the thread group is known. Returns -1 when none can be had, for example
+ * at the descriptor limit; the thread is then checked through /proc
+ * instead.
+ */
+static int open_thread_pidfd(pid_t tid)
+{
+	long fd = syscall(SYS_pidfd_open, tid, 0);
+
+	if (fd < 0 && errno == EINVAL)
+		fd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	return fd < 0 ? -1 : (int)fd;
+}
+
+/*
+ * Returns true while the thread behind pidfd has not exited. A thread id
+ * is reused only after its thread exited, so a live thread proves that the
+ * notification's tid is still the thread this entry describes. The plain
+ * pidfd of a leader stays unreadable while any thread of its group runs,
+ * and the group's id is not reused before then either.
+ */
+static bool pidfd_is_alive(int pidfd)
+{
+	struct pollfd poll_fd = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&poll_fd, 1, 0) == 0;
+}
+
+/* Set once PIDFD_GET_INFO proved missing, so later reads go to /proc. */
+static bool pidfd_info_missing;
+
+/*
+ * Reads the ids of thread tid through its pidfd where the kernel has
+ * PIDFD_GET_INFO, else from /proc/TID/status. -ESRCH from the ioctl means
+ * the thread exited, and then /proc could only describe a thread that
+ * reused its id, so that error is returned as it is.
+ */
+static int read_thread_ids(int pidfd, pid_t tid, struct procfs_ids *ids)
+{
+	int err;
+
+	if (pidfd >= 0 && !pidfd_info_missing) {
+		err = procfs_pidfd_ids(pidfd, ids);
+		if (err == 0 || err == -ESRCH)
+			return err;
+		if (err == -ENOTTY || err == -EINVAL)
+			pidfd_info_missing = true;
+	}
+	return procfs_read_status(tid, ids);
+}
+
+/* Returns the entry of the process's leader thread if it has a pidfd. */
+static struct thread *find_leader_thread(struct proc_table *table,
+					 struct process *process)
+{
+	struct thread key = { .tid = process->tgid };
+	struct thread *leader = RB_FIND(thread_tree, &table->threads, &key);
+
+	/* An exited thread's entry whose id is now the tgid is no leader. */
+	if (!leader || leader->process != process || leader->pidfd < 0)
+		return NULL;
+	return leader;
+}
+
+/* The /proc/TGID/stat of a process's leader, read at most once. */
+struct leader_stat {
+	pid_t tgid;
+	bool valid;
+	struct procfs_stat stat;
+};
+
+static int read_leader_stat(struct leader_stat *leader)
+{
+	int err;
+
+	if (leader->valid)
+		return 0;
+	err = procfs_read_stat(leader->tgid, &leader->stat);
+	leader->valid = err == 0;
+	return err;
+}
+
+/*
+ * Returns the table's entry of the live process leader->tgid, or NULL when
+ * the table has none or only a dead process's, which it removes. The
+ * pidfd of the leader's entry settles it without a /proc read. Without
+ * one, the leader's start time does, read from /proc unless already known.
+ * Returns NULL with -errno in *err when that read fails.
+ */
+static struct process *find_current_process(struct proc_table *table,
+					    struct leader_stat *leader,
+					    int *err)
+{
+	struct process key = { .tgid = leader->tgid };
+	struct process *process =
+		RB_FIND(process_tree, &table->processes, &key);
+	struct thread *leader_thread;
+
+	*err = 0;
+	if (!process)
+		return NULL;
+	leader_thread = find_leader_thread(table, process);
+	if (leader_thread && pidfd_is_alive(leader_thread->pidfd))
+		return process;
+	if (!leader_thread) {
+		*err = read_leader_stat(leader);
+		if (*err < 0)
+			return NULL;
+		if (leader->stat.start_time == process->start_time)
+			return process;
+	}
+	remove_process(table, process);
+	return NULL;
 }
 
 /* Returns the entry of the live process ppid, if the table has one. */
 static struct process *find_parent(struct proc_table *table, pid_t ppid)
 {
-	struct process key = { .tgid = ppid };
-	struct process *parent = RB_FIND(process_tree, &table->processes, &key);
-	struct procfs_stat stat;
+	struct leader_stat leader = { .tgid = ppid };
+	int err;
 
-	if (!parent || procfs_read_stat(ppid, &stat) < 0 ||
-	    stat.start_time != parent->start_time)
-		return NULL;
-	return parent;
+	return find_current_process(table, &leader, &err);
 }
 
 /*
@@ -290,9 +412,8 @@ static struct process *find_parent(struct proc_table *table, pid_t ppid)
  * missing: the child was reparented to nativemon by then.
  */
 static void link_lineage(struct proc_table *table, struct process *process,
-			 pid_t ppid)
+			 pid_t ppid, struct process *parent)
 {
-	struct process *parent = find_parent(table, ppid);
 	struct lineage *lineage = &process->lineage;
 	const char *args;
 	size_t length;
@@ -319,103 +440,86 @@ static void link_lineage(struct proc_table *table, struct process *process,
 	}
 }
 
-static struct process *create_process(struct proc_table *table, pid_t tgid,
-				      pid_t tid, int *err)
+/*
+ * Creates the entry of process leader->tgid from its leader's stat, which
+ * the caller has read, and inserts it into the table.
+ */
+static struct process *create_process(struct proc_table *table, pid_t tid,
+				      const struct leader_stat *leader,
+				      int *err)
 {
-	struct procfs_stat stat;
-	struct process *process;
+	struct process *process = calloc(1, sizeof(*process));
+	struct process *parent;
 
-	*err = procfs_read_stat(tgid, &stat);
-	if (*err < 0)
-		return NULL;
-	process = calloc(1, sizeof(*process));
 	if (!process) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	process->tgid = tgid;
+	process->tgid = leader->tgid;
 	process->reader_tid = tid;
-	process->start_time = stat.start_time;
+	process->start_time = leader->stat.start_time;
 	process->maps_fd = -1;
-	lineage_ticks_to_time(stat.start_time, &process->image_start);
+	lineage_ticks_to_time(leader->stat.start_time, &process->image_start);
 	maps_init(&process->maps);
-	load_image(table, process);
-	link_lineage(table, process, stat.ppid);
+	parent = find_parent(table, leader->stat.ppid);
+	load_image(table, process, parent);
+	link_lineage(table, process, leader->stat.ppid, parent);
 	RB_INSERT(process_tree, &table->processes, process);
 	table->process_count++;
 	return process;
 }
 
-/* Returns the live process tgid, replacing an entry left by a dead one. */
-static struct process *find_process(struct proc_table *table, pid_t tgid,
-				    pid_t tid, int *err)
-{
-	struct process key = { .tgid = tgid };
-	struct process *process = RB_FIND(process_tree, &table->processes, &key);
+/* Facts read at the first notification of a thread. */
+struct thread_facts {
+	int pidfd; /* -1 if none could be opened */
 	struct procfs_stat stat;
-
-	if (process) {
-		*err = procfs_read_stat(tgid, &stat);
-		if (*err < 0)
-			return NULL;
-		if (stat.start_time == process->start_time)
-			return process;
-		remove_process(table, process);
-	}
-	return create_process(table, tgid, tid, err);
-}
-
-/*
- * Opens a pidfd that becomes readable when the thread exits: for a thread
- * group leader a plain pidfd, for other threads one with PIDFD_THREAD
- * (Linux 6.9). Returns -1 when none can be had, for example at the
- * descriptor limit; the thread is then checked through /proc instead.
- */
-static int open_thread_pidfd(pid_t tid, pid_t tgid)
-{
-	long fd = syscall(SYS_pidfd_open, tid, tid == tgid ? 0 : PIDFD_THREAD);
-
-	return fd < 0 ? -1 : (int)fd;
-}
-
-/*
- * Returns true while the thread behind pidfd has not exited. A thread id
- * is reused only after its thread exited, so a live thread proves that the
- * notification's tid is still the thread this entry describes.
- */
-static bool pidfd_is_alive(int pidfd)
-{
-	struct pollfd poll_fd = { .fd = pidfd, .events = POLLIN };
-
-	return poll(&poll_fd, 1, 0) == 0;
-}
-
-static struct thread *add_thread(struct proc_table *table, pid_t tid,
-				 unsigned long long start_time, int *err)
-{
-	struct thread *thread;
-	struct process *process;
 	struct procfs_ids ids;
+	struct leader_stat leader;
+	struct process *process; /* the live entry of ids.tgid, or NULL */
+};
 
-	*err = procfs_read_status(tid, &ids);
-	if (*err < 0)
-		return NULL;
-	process = find_process(table, ids.tgid, tid, err);
-	if (!process)
-		return NULL;
-	thread = calloc(1, sizeof(*thread));
-	if (!thread) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	thread->tid = tid;
-	thread->start_time = start_time;
-	thread->process = process;
-	thread->pidfd = open_thread_pidfd(tid, ids.tgid);
-	thread->syscall_fd = -1;
-	RB_INSERT(thread_tree, &table->threads, thread);
-	table->thread_count++;
-	return thread;
+/*
+ * Looks up the thread's process in the table, and reads the leader's stat
+ * when the entry must be created or cannot be confirmed otherwise. For a
+ * leader, that is the stat just read of the thread itself.
+ */
+static int find_thread_process(struct proc_table *table, pid_t tid,
+			       struct thread_facts *facts)
+{
+	int err;
+
+	facts->leader.tgid = facts->ids.tgid;
+	facts->leader.valid = tid == facts->ids.tgid;
+	facts->leader.stat = facts->stat;
+	facts->process = find_current_process(table, &facts->leader, &err);
+	if (facts->process || err < 0)
+		return err;
+	return read_leader_stat(&facts->leader);
+}
+
+/*
+ * Reads what a new thread entry needs, each /proc file at most once. The
+ * pidfd is opened first and checked last: /proc files are found by id,
+ * and a pidfd that is still unreadable proves that the id named the same
+ * thread all along. Returns 0 or -errno, -ESRCH once the thread exited.
+ */
+static int read_thread_facts(struct proc_table *table, pid_t tid,
+			     struct thread_facts *facts)
+{
+	int err;
+
+	facts->pidfd = open_thread_pidfd(tid);
+	err = procfs_read_stat(tid, &facts->stat);
+	if (err == 0)
+		err = read_thread_ids(facts->pidfd, tid, &facts->ids);
+	if (err == 0)
+		err = find_thread_process(table, tid, facts);
+	if (err == 0 && facts->pidfd >= 0 && !pidfd_is_alive(facts->pidfd))
+		err = -ESRCH;
+
+	if (err < 0 && facts->pidfd >= 0)
+		close(facts->pidfd);
+	return err;
 }
 
 /*
@@ -443,7 +547,7 @@ static struct thread *find_thread(struct proc_table *table, pid_t tid,
 	/*
 	 * A dead leader means a dead process. Its entry must go now: a new
 	 * process can get the same pid within the same clock tick of start
-	 * time, which find_process() could not tell apart.
+	 * time, which a comparison of start times could not tell apart.
 	 */
 	if (thread->tid == thread->process->tgid)
 		remove_process(table, thread->process);
@@ -452,23 +556,51 @@ static struct thread *find_thread(struct proc_table *table, pid_t tid,
 	return NULL;
 }
 
+static struct thread *add_thread(struct proc_table *table, pid_t tid, int *err)
+{
+	struct thread_facts facts;
+	struct thread *thread;
+
+	*err = read_thread_facts(table, tid, &facts);
+	if (*err < 0)
+		return NULL;
+	if (!facts.process)
+		facts.process = create_process(table, tid, &facts.leader, err);
+	if (!facts.process)
+		goto fail;
+	thread = calloc(1, sizeof(*thread));
+	if (!thread) {
+		*err = -ENOMEM;
+		goto fail;
+	}
+
+	thread->tid = tid;
+	thread->start_time = facts.stat.start_time;
+	thread->process = facts.process;
+	thread->pidfd = facts.pidfd;
+	thread->syscall_fd = -1;
+	RB_INSERT(thread_tree, &table->threads, thread);
+	table->thread_count++;
+	return thread;
+
+fail:
+	if (facts.pidfd >= 0)
+		close(facts.pidfd);
+	return NULL;
+}
+
 struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 				   int *err)
 {
 	struct thread *thread = find_thread(table, tid, err);
-	struct procfs_stat stat;
 
-	if (!thread && *err == 0) {
-		*err = procfs_read_stat(tid, &stat);
-		if (*err < 0)
-			return NULL;
-		thread = add_thread(table, tid, stat.start_time, err);
-	}
+	if (!thread && *err == 0)
+		thread = add_thread(table, tid, err);
 	if (!thread)
 		return NULL;
 	thread->process->reader_tid = tid;
 	if (thread->process->image_stale)
-		load_image(table, thread->process);
+		load_image(table, thread->process, NULL);
 	return thread->process;
 }
 
@@ -1017,18 +1149,10 @@ int proc_table_read_syscall_pointers(struct proc_table *table, pid_t tid,
 int proc_table_read_ids(struct proc_table *table, pid_t tid,
 			struct procfs_ids *ids)
 {
-	static bool pidfd_info_missing;
 	struct thread key = { .tid = tid };
 	struct thread *thread = RB_FIND(thread_tree, &table->threads, &key);
-	int err;
 
-	if (thread && thread->pidfd >= 0 && !pidfd_info_missing) {
-		err = procfs_pidfd_ids(thread->pidfd, ids);
-		if (err != -ENOTTY && err != -EINVAL)
-			return err;
-		pidfd_info_missing = true;
-	}
-	return procfs_read_status(tid, ids);
+	return read_thread_ids(thread ? thread->pidfd : -1, tid, ids);
 }
 
 int proc_table_kill(struct proc_table *table, pid_t tid)

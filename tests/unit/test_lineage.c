@@ -5,6 +5,8 @@
  * parent's lineage and keeps the images an exec replaced.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,16 +209,22 @@ static pid_t fork_paused_child(void)
 	return pid;
 }
 
-/* Makes the next fork() get pid, through ns_last_pid; needs root. */
+/* Makes the next fork() get pid, unless another fork wins; needs root. */
+static void set_next_pid(pid_t pid)
+{
+	FILE *last = fopen("/proc/sys/kernel/ns_last_pid", "w");
+
+	cr_assert_not_null(last, "cannot open ns_last_pid");
+	fprintf(last, "%d", (int)pid - 1);
+	fclose(last);
+}
+
 static pid_t fork_with_pid(pid_t pid)
 {
 	for (int attempt = 0; attempt < 20; attempt++) {
-		FILE *last = fopen("/proc/sys/kernel/ns_last_pid", "w");
 		pid_t child;
 
-		cr_assert_not_null(last, "cannot open ns_last_pid");
-		fprintf(last, "%d", (int)pid - 1);
-		fclose(last);
+		set_next_pid(pid);
 		child = fork_paused_child();
 		if (child == pid)
 			return child;
@@ -262,4 +270,211 @@ Test(lineage, table_replaces_entry_of_reused_pid, .timeout = 30)
 	kill(second, SIGKILL);
 	waitpid(second, NULL, 0);
 	proc_table_fini(&table);
+}
+
+/* A paused child of the test and its paused child. */
+struct family {
+	pid_t parent;
+	pid_t child;
+};
+
+static void start_family(struct family *family)
+{
+	int fds[2];
+	pid_t child;
+
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	family->parent = fork();
+	cr_assert_geq(family->parent, 0);
+	if (family->parent == 0) {
+		child = fork();
+		if (child == 0) {
+			pause();
+			_exit(0);
+		}
+		if (write(fds[1], &child, sizeof(child)) != sizeof(child))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	cr_assert_eq(read(fds[0], &family->child, sizeof(family->child)),
+		     sizeof(family->child));
+	close(fds[0]);
+	cr_assert_gt(family->child, 0, "the parent could not fork");
+}
+
+static void stop_family(const struct family *family)
+{
+	kill(family->child, SIGKILL);
+	kill(family->parent, SIGKILL);
+	waitpid(family->parent, NULL, 0);
+}
+
+static void start_family_with_pid(pid_t pid, struct family *family)
+{
+	for (int attempt = 0; attempt < 20; attempt++) {
+		set_next_pid(pid);
+		start_family(family);
+		if (family->parent == pid)
+			return;
+		stop_family(family);
+	}
+	cr_skip_test("another process kept taking pid %d", (int)pid);
+}
+
+/* Gives an entry an executable path that identifies it in lineages. */
+static void mark_exe(struct process *process, const char *path)
+{
+	free(process->exe_path);
+	process->exe_path = strdup(path);
+	cr_assert_not_null(process->exe_path);
+	process->exe.path = process->exe_path;
+}
+
+/* A child's lineage copies the entry of its parent while that lives. */
+Test(lineage, table_links_live_parent_entry, .timeout = 30)
+{
+	struct proc_table table;
+	struct process *parent, *child;
+	struct family family;
+	int err;
+
+	start_family(&family);
+	proc_table_init(&table);
+	parent = proc_table_resolve(&table, family.parent, &err);
+	cr_assert_not_null(parent, "resolve of the parent: %d", err);
+	mark_exe(parent, "/live/parent");
+
+	child = proc_table_resolve(&table, family.child, &err);
+
+	cr_assert_not_null(child, "resolve of the child: %d", err);
+	cr_assert_geq(child->lineage.count, 1);
+	cr_expect_eq(child->lineage.entries[0].pid, family.parent);
+	cr_assert_not_null(child->lineage.entries[0].exe);
+	cr_expect_str_eq(child->lineage.entries[0].exe, "/live/parent");
+	cr_expect_eq(table.process_count, 2);
+	stop_family(&family);
+	proc_table_fini(&table);
+}
+
+/*
+ * The entry of a dead parent is never linked into the lineage of a child
+ * of the process that reused its pid. The entry gets the new process's
+ * start time, as when both start within one clock tick, so only the
+ * pidfd kept for the dead parent can tell them apart.
+ */
+Test(lineage, table_skips_dead_parent_of_reused_pid, .timeout = 30)
+{
+	struct proc_table table;
+	struct process *process;
+	struct procfs_stat stat;
+	struct family family;
+	pid_t first;
+	int err;
+
+	if (geteuid() != 0)
+		cr_skip_test("reusing a pid on purpose needs root");
+	proc_table_init(&table);
+	first = fork_paused_child();
+	process = proc_table_resolve(&table, first, &err);
+	cr_assert_not_null(process, "resolve: %d", err);
+	mark_exe(process, "/dead/parent");
+	kill(first, SIGKILL);
+	waitpid(first, NULL, 0);
+
+	start_family_with_pid(first, &family);
+	cr_assert_eq(procfs_read_stat(family.parent, &stat), 0);
+	process->start_time = stat.start_time;
+	process = proc_table_resolve(&table, family.child, &err);
+
+	cr_assert_not_null(process, "resolve of the child: %d", err);
+	cr_assert_geq(process->lineage.count, 1);
+	cr_expect_eq(process->lineage.entries[0].pid, first);
+	cr_assert_not_null(process->lineage.entries[0].exe);
+	cr_expect_str_neq(process->lineage.entries[0].exe, "/dead/parent",
+			  "the child got the dead parent's entry");
+	cr_expect_eq(table.process_count, 1,
+		     "the dead parent's entry was kept");
+	stop_family(&family);
+	proc_table_fini(&table);
+}
+
+/* A thread of the test that blocks until released. */
+struct blocked_thread {
+	pthread_t handle;
+	pid_t tid;
+	int ready[2];
+	int release[2];
+};
+
+static void *block_thread(void *argument)
+{
+	struct blocked_thread *thread = argument;
+	char byte = 0;
+
+	thread->tid = gettid();
+	if (write(thread->ready[1], &byte, 1) != 1)
+		return NULL;
+	if (read(thread->release[0], &byte, 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+static void start_blocked_thread(struct blocked_thread *thread)
+{
+	char byte;
+
+	cr_assert_eq(pipe2(thread->ready, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(thread->release, O_CLOEXEC), 0);
+	cr_assert_eq(pthread_create(&thread->handle, NULL, block_thread,
+				    thread),
+		     0);
+	cr_assert_eq(read(thread->ready[0], &byte, 1), 1);
+}
+
+static void stop_blocked_thread(struct blocked_thread *thread)
+{
+	char byte = 0;
+
+	cr_expect_eq(write(thread->release[1], &byte, 1), 1);
+	pthread_join(thread->handle, NULL);
+	close(thread->ready[0]);
+	close(thread->ready[1]);
+	close(thread->release[0]);
+	close(thread->release[1]);
+}
+
+/*
+ * A thread and its group's leader share one process entry, whichever
+ * notifies first: the thread's entry finds the process by its thread
+ * group, from PIDFD_GET_INFO or /proc/TID/status.
+ */
+Test(lineage, table_joins_thread_to_its_process, .timeout = 30)
+{
+	struct blocked_thread thread;
+
+	start_blocked_thread(&thread);
+	for (int thread_first = 0; thread_first <= 1; thread_first++) {
+		pid_t first = thread_first ? thread.tid : getpid();
+		pid_t second = thread_first ? getpid() : thread.tid;
+		struct process *by_first, *by_second;
+		struct proc_table table;
+		int err;
+
+		proc_table_init(&table);
+		by_first = proc_table_resolve(&table, first, &err);
+		cr_assert_not_null(by_first, "resolve of %d: %d", first, err);
+		by_second = proc_table_resolve(&table, second, &err);
+		cr_assert_not_null(by_second, "resolve of %d: %d", second,
+				   err);
+
+		cr_expect_eq(by_first, by_second, "thread first: %d",
+			     thread_first);
+		cr_expect_eq(by_first->tgid, getpid());
+		cr_expect_eq(table.process_count, 1);
+		cr_expect_eq(table.thread_count, 2);
+		proc_table_fini(&table);
+	}
+	stop_blocked_thread(&thread);
 }
