@@ -356,38 +356,6 @@ int maps_read(struct maps *maps, pid_t pid)
 	return err;
 }
 
-int maps_read_executable(struct maps *maps, int fd)
-{
-	const uint64_t flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
-			       PROCMAP_QUERY_VMA_EXECUTABLE;
-	struct mapping *item;
-	uint64_t address = 0;
-	int err;
-
-	clear_items(maps);
-	for (;;) {
-		item = append_item(maps);
-		if (!item) {
-			clear_items(maps);
-			return -ENOMEM;
-		}
-		err = query_with_flags(fd, address, flags, item);
-		/* Each answer ends above the address asked for. */
-		if (err == 0 && item->end <= address)
-			err = -EIO;
-		if (err < 0) {
-			maps_mapping_fini(item);
-			maps->count--;
-			break;
-		}
-		address = item->end;
-	}
-	if (err == -ENOENT)
-		return 0;
-	clear_items(maps);
-	return err;
-}
-
 /* Returns the index of the first mapping that ends above address. */
 static size_t find_index(const struct maps *maps, uint64_t address)
 {
@@ -442,6 +410,48 @@ const struct mapping *maps_insert(struct maps *maps,
 	*item = *mapping;
 	item->path = path;
 	return item;
+}
+
+int maps_read_executable_range(struct maps *maps, int fd, uint64_t start,
+			       uint64_t end)
+{
+	const uint64_t flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA |
+			       PROCMAP_QUERY_VMA_EXECUTABLE;
+	struct mapping found = { 0 };
+	uint64_t address = start;
+	int err;
+
+	remove_overlapping(maps, find_index(maps, start), end);
+	while (address < end) {
+		err = query_with_flags(fd, address, flags, &found);
+		if (err == -ENOENT)
+			break;
+		/* Each answer ends above the address asked for. */
+		if (err == 0 && found.end <= address)
+			err = -EIO;
+		if (err == 0 && found.start < end && !maps_insert(maps, &found))
+			err = -ENOMEM;
+		if (err < 0) {
+			maps_mapping_fini(&found);
+			return err;
+		}
+		address = found.end;
+		if (found.start >= end)
+			break;
+	}
+	maps_mapping_fini(&found);
+	return 0;
+}
+
+int maps_read_executable(struct maps *maps, int fd)
+{
+	int err;
+
+	clear_items(maps);
+	err = maps_read_executable_range(maps, fd, 0, UINT64_MAX);
+	if (err < 0)
+		clear_items(maps);
+	return err;
 }
 
 const struct mapping *maps_lookup(const struct maps *maps, uint64_t address)

@@ -97,6 +97,15 @@ void maps_mapping_fini(struct mapping *mapping);
 int maps_read_executable(struct maps *maps, int fd);
 
 /*
+ * Replaces the mappings of maps that overlap [start, end) with the
+ * executable mappings that do now, as maps_read_executable() asks for
+ * them. Returns 0 or a negative errno; maps may then lack mappings of the
+ * range.
+ */
+int maps_read_executable_range(struct maps *maps, int fd, uint64_t start,
+			       uint64_t end);
+
+/*
  * Adds a copy of mapping, fresh from the kernel, at its place in the
  * order. The mappings it overlaps are out of date and go. Returns the
  * copy, or NULL if memory ran out. The pointers that earlier lookups

@@ -200,6 +200,8 @@ static void locate_origin(struct call *call)
 	call->address = call->ip >= SYSCALL_INSN_LENGTH
 				? call->ip - SYSCALL_INSN_LENGTH
 				: 0;
+	/* The changes that earlier calls made have happened by now. */
+	process_settle_changes(call->process);
 	mapping = process_find_mapping(call->process, call->address, &err);
 	if (err < 0) {
 		call->origin_unreadable = true;

@@ -920,6 +920,39 @@ void process_mark_dirty(struct process *process, uint64_t start,
 	process->dirty_count++;
 }
 
+/* Opens the maps descriptor for queries if it is not open. */
+static int open_maps_fd(struct process *process)
+{
+	if (process->maps_fd < 0)
+		process->maps_fd = maps_open(process->reader_tid);
+	if (process->maps_fd >= 0)
+		return 0;
+	return process->maps_fd;
+}
+
+void process_settle_changes(struct process *process)
+{
+	int err = 0;
+
+	if (!process->maps_valid || !process->maps_executable_only ||
+	    process->dirty_count == 0)
+		return;
+	err = open_maps_fd(process);
+	for (size_t i = 0; i < process->dirty_count && err == 0; i++)
+		err = maps_read_executable_range(&process->maps,
+						 process->maps_fd,
+						 process->dirty[i].start,
+						 process->dirty[i].end);
+	if (err < 0) {
+		close_maps_fd(process);
+		process->maps_valid = false;
+		return;
+	}
+	for (size_t i = 0; i < process->maps.count; i++)
+		note_code(process, &process->maps.items[i]);
+	process->dirty_count = 0;
+}
+
 size_t process_unbacked_ranges(const struct process *process,
 			       struct address_range *ranges, size_t max)
 {

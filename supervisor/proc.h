@@ -203,6 +203,17 @@ void process_mark_dirty(struct process *process, uint64_t start,
 			uint64_t length);
 
 /*
+ * Asks the kernel for the executable mappings in the ranges marked out of
+ * date, puts them into a cache of executable mappings and clears the
+ * marks. Without that, every range a library was once mapped to would
+ * stay out of date, because such a cache is never read again whole. Call
+ * it at a notification, when the calls that changed the ranges have run.
+ * NOTE: another thread's call may still be running, and its change is
+ * then missed until the range is marked again.
+ */
+void process_settle_changes(struct process *process);
+
+/*
  * Fills ranges with the address ranges that may hold executable memory
  * without a file on disk: cached executable mappings of such memory, and
  * ranges marked out of date. Returns their number, or SIZE_MAX when there

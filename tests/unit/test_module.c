@@ -324,6 +324,52 @@ Test(module, other_file_at_same_address)
 			    " key was tested, not a stale mapping");
 }
 
+/* Returns the cached executable mapping whose path ends in name. */
+static const struct mapping *find_cached_code(const char *name)
+{
+	const struct maps *maps = &target.process->maps;
+	size_t length = strlen(name);
+
+	for (size_t i = 0; i < maps->count; i++) {
+		const struct mapping *mapping = &maps->items[i];
+		size_t path_length = mapping->path ? strlen(mapping->path) : 0;
+
+		if ((mapping->perms & MAPPING_EXEC) && path_length >= length &&
+		    strcmp(mapping->path + path_length - length, name) == 0)
+			return mapping;
+	}
+	return NULL;
+}
+
+/*
+ * Settling a range marked out of date puts the library mapped there since
+ * into the cache, and clears the mark.
+ */
+Test(module, settling_marked_range_adds_new_code)
+{
+	char *libraries[] = { (char *)target_path("unwind_relay_a.so"),
+			      (char *)target_path("unwind_relay_b.so"), NULL };
+
+	unwind_dlopen(libraries);
+	if (!target.process->maps_executable_only)
+		cr_skip_test("the kernel lacks the PROCMAP_QUERY ioctl (Linux 6.11)");
+	unwind_stack_fini(&stack);
+	target_release(&target);
+	target_read_report(&target);
+	target_wait_blocked(&target, 0, SYS_read);
+	cr_assert_null(find_cached_code("unwind_relay_b.so"),
+		       "nothing has looked up the new library yet");
+
+	process_mark_dirty(target.process, 4096, (1ull << 47) - 8192);
+	cr_assert_eq(target.process->dirty_count, 1);
+	process_settle_changes(target.process);
+	cr_expect_eq(target.process->dirty_count, 0);
+	cr_expect(target.process->maps_valid);
+	cr_expect_not_null(find_cached_code("unwind_relay_b.so"));
+	cr_expect_null(find_cached_code("unwind_relay_a.so"),
+		       "the unloaded library is still cached");
+}
+
 Test(module, anonymous_mapping_has_no_module)
 {
 	struct mapping mapping = {
