@@ -381,6 +381,8 @@ static void remove_overlapping(struct maps *maps, size_t index, uint64_t end)
 		free(maps->items[last].path);
 		last++;
 	}
+	if (last == index)
+		return;
 	memmove(&maps->items[index], &maps->items[last],
 		(maps->count - last) * sizeof(*maps->items));
 	maps->count -= last - index;
