@@ -97,6 +97,16 @@ static void key_from_stat(const struct stat *st, struct digest_entry *key)
 	key->ctime = st->st_ctim;
 }
 
+const struct module_digest *digest_cache_find(struct digest_cache *cache,
+					      const struct stat *st)
+{
+	struct digest_entry key, *entry;
+
+	key_from_stat(st, &key);
+	entry = RB_FIND(digest_tree, &cache->entries, &key);
+	return entry ? &entry->digest : NULL;
+}
+
 const struct module_digest *digest_cache_get(struct digest_cache *cache,
 					     int fd)
 {

@@ -9,6 +9,7 @@
 #ifndef NATIVEMON_DIGEST_H
 #define NATIVEMON_DIGEST_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "module.h"
@@ -18,6 +19,13 @@ struct digest_cache;
 /* Returns an empty cache, or NULL without memory. */
 struct digest_cache *digest_cache_new(void);
 void digest_cache_free(struct digest_cache *cache);
+
+/*
+ * Returns the digest already computed of the file that st describes, or
+ * NULL. Reads nothing, so a hit saves opening the file.
+ */
+const struct module_digest *digest_cache_find(struct digest_cache *cache,
+					      const struct stat *st);
 
 /*
  * Returns the digest of the file open at fd, computing it on the first

@@ -1120,6 +1120,11 @@ static void digest_module(struct monitor *monitor, struct call *call,
 
 	if (!S_ISREG(finding->file.st.st_mode) || call->process->userfaultfd)
 		return;
+	/* The stat came from the descriptor that the caller maps. */
+	finding->digest = digest_cache_find(monitor->digests,
+					    &finding->file.st);
+	if (finding->digest)
+		return;
 	fd = target_open_file(call->tid, finding->map_fd, &finding->file);
 	if (fd < 0)
 		return;

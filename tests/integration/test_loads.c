@@ -128,6 +128,35 @@ Test(loads, start_up_libraries_come_from_loader, .timeout = TEST_TIMEOUT)
 		  "a start-up load names a dlopen request");
 }
 
+/*
+ * Each process that maps libc reports it with the file's digest, also
+ * when the digest comes from the cache of an earlier process's load.
+ */
+Test(loads, repeated_loads_keep_digest, .timeout = TEST_TIMEOUT)
+{
+	const char *expected = NULL;
+	size_t i, loads = 0;
+	json_t *event;
+
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ "/bin/sh", "-c", "/bin/true; /bin/true", NULL });
+	harness_test_expect_exit_code(&run, 0);
+	json_array_foreach(run.events, i, event) {
+		const char *path = harness_event_string(event, "dll.path");
+
+		if (!is_load_of(event, "/libc.so.6"))
+			continue;
+		if (!expected)
+			expected = file_sha256(path);
+		harness_event_expect_string(event, "dll.hash.sha256",
+					    expected);
+		loads++;
+	}
+	cr_expect_geq(loads, 3, "libc loads of sh and two true: %zu; %s",
+		      loads, run.seen);
+}
+
 Test(loads, dlmopen_is_reported, .timeout = TEST_TIMEOUT)
 {
 	json_t *libm;
