@@ -428,7 +428,7 @@ int maps_read_executable_range(struct maps *maps, int fd, uint64_t start,
 		err = query_with_flags(fd, address, flags, &found);
 		if (err == -ENOENT)
 			break;
-		/* Each answer ends above the address asked for. */
+		/* Each mapping found ends above the address queried. */
 		if (err == 0 && found.end <= address)
 			err = -EIO;
 		if (err == 0 && found.start < end && !maps_insert(maps, &found))

@@ -98,9 +98,9 @@ int maps_read_executable(struct maps *maps, int fd);
 
 /*
  * Replaces the mappings of maps that overlap [start, end) with the
- * executable mappings that do now, as maps_read_executable() asks for
- * them. Returns 0 or a negative errno; maps may then lack mappings of the
- * range.
+ * executable mappings that overlap it now, queried as
+ * maps_read_executable() queries them. Returns 0 or a negative errno, and
+ * then maps may lack mappings of the range.
  */
 int maps_read_executable_range(struct maps *maps, int fd, uint64_t start,
 			       uint64_t end);

@@ -825,7 +825,7 @@ static const struct mapping *confirm_mapping(struct process *process,
 	return cached;
 }
 
-/* Notes what a new executable mapping tells about the process. */
+/* Updates the process's flags from a mapping new to the cache. */
 static void note_code(struct process *process, const struct mapping *mapping)
 {
 	if (!(mapping->perms & MAPPING_EXEC))

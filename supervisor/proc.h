@@ -89,8 +89,8 @@ struct process {
 	struct maps maps;
 	bool maps_valid;
 	/*
-	 * The cache was read with PROCMAP_QUERY: it holds every executable
-	 * mapping, and other mappings only once a lookup asked the kernel.
+	 * The cache was read with PROCMAP_QUERY. It contains every executable
+	 * mapping, and other mappings only after a lookup queried them.
 	 */
 	bool maps_executable_only;
 	/* An executable mapping appeared at an address the cache lacks. */
