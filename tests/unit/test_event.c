@@ -587,11 +587,38 @@ Test(event_sink, conserves_counts_across_many_keys)
 	free_records(&records);
 }
 
+static bool log_is_empty(void)
+{
+	struct stat st;
+
+	return stat(log_path, &st) < 0 || st.st_size == 0;
+}
+
+/*
+ * Runs the event loop's upkeep until nothing is due, and with
+ * wait_for_log until the log has a line, for at most 5 seconds. Returns
+ * the last event_sink_next_flush_ms().
+ */
+static int run_upkeep(struct event_sink *sink, bool wait_for_log)
+{
+	struct timespec start, now;
+	int wait_ms = event_sink_next_flush_ms(sink);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		poll(NULL, 0, wait_ms > 0 ? wait_ms : 1);
+		event_sink_flush_expired(sink);
+		wait_ms = event_sink_next_flush_ms(sink);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((wait_ms >= 0 || (wait_for_log && log_is_empty())) &&
+		 now.tv_sec - start.tv_sec < 5);
+	return wait_ms;
+}
+
 Test(event_sink, flushes_when_window_closes, .timeout = 10)
 {
 	struct event_sink *sink = open_sink();
 	struct records records;
-	struct timespec start, now;
 	int wait_ms;
 
 	emit(sink, "repeated", "key");
@@ -600,13 +627,7 @@ Test(event_sink, flushes_when_window_closes, .timeout = 10)
 	cr_expect_geq(wait_ms, 0);
 	cr_expect_leq(wait_ms, EVENT_FOLD_WINDOW_MS);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
-		poll(NULL, 0, wait_ms > 0 ? wait_ms : 1);
-		event_sink_flush_expired(sink);
-		wait_ms = event_sink_next_flush_ms(sink);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while (wait_ms >= 0 && now.tv_sec - start.tv_sec < 5);
+	wait_ms = run_upkeep(sink, false);
 	cr_expect_eq(wait_ms, -1, "the window never closed");
 
 	event_sink_sync(sink);
@@ -618,37 +639,18 @@ Test(event_sink, flushes_when_window_closes, .timeout = 10)
 	event_sink_free(sink);
 }
 
-/*
- * The writer thread's queue has room for 256 records. A longer burst makes
- * the emitter wait, and every record is written once, in order.
- */
-static bool log_is_empty(void)
-{
-	struct stat st;
-
-	return stat(log_path, &st) < 0 || st.st_size == 0;
-}
-
 /* The writer sleeps until a batch fills, so a lone record needs upkeep. */
 Test(event_sink, upkeep_wakes_writer, .timeout = 10)
 {
 	struct event_sink *sink = open_sink();
 	struct records records;
-	struct timespec start, now;
 	int wait_ms;
 
 	emit(sink, "lone", NULL);
 	wait_ms = event_sink_next_flush_ms(sink);
 	cr_expect_geq(wait_ms, 0, "no wake-up is due for the queued record");
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
-		poll(NULL, 0, wait_ms > 0 ? wait_ms : 1);
-		event_sink_flush_expired(sink);
-		wait_ms = event_sink_next_flush_ms(sink);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((wait_ms >= 0 || log_is_empty()) &&
-		 now.tv_sec - start.tv_sec < 5);
+	wait_ms = run_upkeep(sink, true);
 	cr_expect_eq(wait_ms, -1, "the writer was never woken");
 	cr_expect_not(log_is_empty(), "the record was never written");
 	event_sink_free(sink);
@@ -659,6 +661,10 @@ Test(event_sink, upkeep_wakes_writer, .timeout = 10)
 	free_records(&records);
 }
 
+/*
+ * The writer thread's queue has room for 256 records. A longer burst makes
+ * the emitter wait, and every record is written once, in order.
+ */
 Test(event_sink, writes_whole_burst_in_order)
 {
 	enum { RECORDS = 3000 };

@@ -236,6 +236,23 @@ static pid_t fork_with_pid(pid_t pid)
 }
 
 /*
+ * Resolves a paused child of the test into table and kills it. Returns the
+ * entry that the table still has of it, and its pid in *pid.
+ */
+static struct process *add_dead_entry(struct proc_table *table, pid_t *pid)
+{
+	struct process *process;
+	int err;
+
+	*pid = fork_paused_child();
+	process = proc_table_resolve(table, *pid, &err);
+	cr_assert_not_null(process, "resolve: %d", err);
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	return process;
+}
+
+/*
  * An entry of a dead process is never taken for the next one, even when
  * both start within one 10 ms clock tick and so have equal start times.
  */
@@ -250,13 +267,9 @@ Test(lineage, table_replaces_entry_of_reused_pid, .timeout = 30)
 	if (geteuid() != 0)
 		cr_skip_test("reusing a pid on purpose needs root");
 	proc_table_init(&table);
-	first = fork_paused_child();
-	process = proc_table_resolve(&table, first, &err);
-	cr_assert_not_null(process, "resolve: %d", err);
+	process = add_dead_entry(&table, &first);
 	/* A mark that only the entry of the first process carries. */
 	process->access_warned = true;
-	kill(first, SIGKILL);
-	waitpid(first, NULL, 0);
 
 	second = fork_with_pid(first);
 	process = proc_table_resolve(&table, second, &err);
@@ -376,12 +389,8 @@ Test(lineage, table_skips_dead_parent_of_reused_pid, .timeout = 30)
 	if (geteuid() != 0)
 		cr_skip_test("reusing a pid on purpose needs root");
 	proc_table_init(&table);
-	first = fork_paused_child();
-	process = proc_table_resolve(&table, first, &err);
-	cr_assert_not_null(process, "resolve: %d", err);
+	process = add_dead_entry(&table, &first);
 	mark_exe(process, "/dead/parent");
-	kill(first, SIGKILL);
-	waitpid(first, NULL, 0);
 
 	start_family_with_pid(first, &family);
 	cr_assert_eq(procfs_read_stat(family.parent, &stat), 0);
