@@ -131,10 +131,17 @@ static void mark_changed(struct call *call, uint64_t start, uint64_t length)
 	call->changed_count++;
 }
 
+/*
+ * Marks the ranges the call may remap in its process's cache.
+ * NOTE: a process that shares its memory without being a thread of the
+ * caller, as after vfork() or clone(CLONE_VM), has an entry of its own,
+ * and its cache is not marked.
+ */
 static void apply_changes(struct call *call)
 {
 	for (size_t i = 0; i < call->changed_count; i++)
-		process_mark_dirty(call->process, call->changed[i].start,
+		process_mark_dirty(call->process, call->tid,
+				   call->changed[i].start,
 				   call->changed[i].length);
 }
 
@@ -200,8 +207,8 @@ static void locate_origin(struct call *call)
 	call->address = call->ip >= SYSCALL_INSN_LENGTH
 				? call->ip - SYSCALL_INSN_LENGTH
 				: 0;
-	/* The changes that earlier calls made have happened by now. */
-	process_settle_changes(call->process);
+	/* The changes that this thread's earlier calls made have happened. */
+	process_settle_changes(call->process, call->tid);
 	mapping = process_find_mapping(call->process, call->address, &err);
 	if (err < 0) {
 		call->origin_unreadable = true;

@@ -691,6 +691,21 @@ static int read_executable_maps(struct process *process)
 }
 
 /*
+ * Drops the marked ranges of thread tid, which a read made now covers.
+ * Other threads' calls may still be changing theirs.
+ */
+static void keep_marks_of_others(struct process *process, pid_t tid)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < process->dirty_count; i++) {
+		if (process->dirty[i].tid != tid)
+			process->dirty[kept++] = process->dirty[i];
+	}
+	process->dirty_count = kept;
+}
+
+/*
  * Reads the cache again: the executable mappings alone where the kernel
  * can list them, which every check of an origin needs, else the whole
  * maps file. Without PROCMAP_QUERY the maps descriptor is only opened at
@@ -709,7 +724,7 @@ static int reload_maps(struct process *process)
 	process->maps_valid = err == 0;
 	process->maps_weakened = false;
 	process->maps_changes++;
-	process->dirty_count = 0;
+	keep_marks_of_others(process, process->reader_tid);
 	if (err == 0) {
 		process->libc_mapped = has_libc(&process->maps);
 		process->unbacked_code |=
@@ -727,7 +742,7 @@ static bool overlaps_dirty(const struct process *process,
 			   const struct mapping *mapping)
 {
 	for (size_t i = 0; i < process->dirty_count; i++) {
-		const struct address_range *range = &process->dirty[i];
+		const struct dirty_range *range = &process->dirty[i];
 
 		if (range->start < mapping->end && mapping->start < range->end)
 			return true;
@@ -893,7 +908,7 @@ const struct mapping *process_find_mapping(struct process *process,
 	return mapping;
 }
 
-void process_mark_dirty(struct process *process, uint64_t start,
+void process_mark_dirty(struct process *process, pid_t tid, uint64_t start,
 			uint64_t length)
 {
 	uint64_t end = start + length;
@@ -904,19 +919,27 @@ void process_mark_dirty(struct process *process, uint64_t start,
 		process->maps_weakened = true;
 		return;
 	}
-	/* A JIT that toggles the same pages adds no new range. */
+	/* A JIT thread that toggles the same pages adds no new range. */
 	for (size_t i = 0; i < process->dirty_count; i++) {
-		if (process->dirty[i].start <= start &&
+		if (process->dirty[i].tid == tid &&
+		    process->dirty[i].start <= start &&
 		    end <= process->dirty[i].end)
 			return;
 	}
-	/* A wrapped range or too many ranges: distrust it all. */
+	/*
+	 * A wrapped range or too many ranges: distrust it all.
+	 * NOTE: the cache is then read at the next lookup, which misses a
+	 * change that another thread's call is still making.
+	 */
 	if (end < start || process->dirty_count == PROCESS_DIRTY_MAX) {
 		process->maps_valid = false;
 		return;
 	}
-	process->dirty[process->dirty_count].start = start;
-	process->dirty[process->dirty_count].end = end;
+	process->dirty[process->dirty_count] = (struct dirty_range){
+		.start = start,
+		.end = end,
+		.tid = tid,
+	};
 	process->dirty_count++;
 }
 
@@ -930,27 +953,66 @@ static int open_maps_fd(struct process *process)
 	return process->maps_fd;
 }
 
-void process_settle_changes(struct process *process)
+/* Queries the range again and drops it from the marks. */
+static int settle_range(struct process *process, size_t index)
 {
-	int err = 0;
+	const struct dirty_range *range = &process->dirty[index];
+	int err;
+
+	err = maps_read_executable_range(&process->maps, process->maps_fd,
+					 range->start, range->end);
+	if (err < 0)
+		return err;
+	process->dirty_count--;
+	memmove(&process->dirty[index], &process->dirty[index + 1],
+		(process->dirty_count - index) * sizeof(*process->dirty));
+	return 0;
+}
+
+/*
+ * Returns true if the call that marked range has run: it was thread tid's,
+ * which is making a new call, or its thread has exited.
+ */
+static bool has_run(const struct process *process,
+		    const struct dirty_range *range, pid_t tid)
+{
+	if (range->tid == tid)
+		return true;
+	return syscall(SYS_tgkill, process->tgid, range->tid, 0) < 0 &&
+	       errno == ESRCH;
+}
+
+static bool has_settled_marks(const struct process *process, pid_t tid)
+{
+	for (size_t i = 0; i < process->dirty_count; i++) {
+		if (has_run(process, &process->dirty[i], tid))
+			return true;
+	}
+	return false;
+}
+
+void process_settle_changes(struct process *process, pid_t tid)
+{
+	size_t i = 0;
+	int err;
 
 	if (!process->maps_valid || !process->maps_executable_only ||
-	    process->dirty_count == 0)
+	    !has_settled_marks(process, tid))
 		return;
 	err = open_maps_fd(process);
-	for (size_t i = 0; i < process->dirty_count && err == 0; i++)
-		err = maps_read_executable_range(&process->maps,
-						 process->maps_fd,
-						 process->dirty[i].start,
-						 process->dirty[i].end);
+	while (err == 0 && i < process->dirty_count) {
+		if (has_run(process, &process->dirty[i], tid))
+			err = settle_range(process, i);
+		else
+			i++;
+	}
 	if (err < 0) {
 		close_maps_fd(process);
 		process->maps_valid = false;
 		return;
 	}
-	for (size_t i = 0; i < process->maps.count; i++)
+	for (i = 0; i < process->maps.count; i++)
 		note_code(process, &process->maps.items[i]);
-	process->dirty_count = 0;
 }
 
 size_t process_unbacked_ranges(const struct process *process,
@@ -962,8 +1024,11 @@ size_t process_unbacked_ranges(const struct process *process,
 	if (!process->maps_valid || process->maps_weakened ||
 	    process->read_implies_exec || process->dirty_count > max)
 		return SIZE_MAX;
-	for (size_t i = 0; i < process->dirty_count; i++)
-		ranges[count++] = process->dirty[i];
+	for (size_t i = 0; i < process->dirty_count; i++) {
+		ranges[count].start = process->dirty[i].start;
+		ranges[count].end = process->dirty[i].end;
+		count++;
+	}
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct mapping *mapping = &maps->items[i];
 
@@ -1058,7 +1123,7 @@ bool process_page_is_unmapped(const struct process *process, uint64_t address)
 	    process->maps_weakened || process->read_implies_exec)
 		return false;
 	for (size_t i = 0; i < process->dirty_count; i++) {
-		const struct address_range *range = &process->dirty[i];
+		const struct dirty_range *range = &process->dirty[i];
 
 		if (range->start < page + 4096 && page < range->end)
 			return false;

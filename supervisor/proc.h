@@ -27,6 +27,13 @@ struct address_range {
 	uint64_t end;
 };
 
+/* A range that a call may have remapped, and the thread that made it. */
+struct dirty_range {
+	uint64_t start;
+	uint64_t end;
+	pid_t tid;
+};
+
 /*
  * A module already reported. Size and mtime tell a library rewritten in
  * place, which keeps its inode, from the one loaded before.
@@ -124,7 +131,7 @@ struct process {
 	 * until the process serves the fault. Cleared by exec.
 	 */
 	bool userfaultfd;
-	struct address_range dirty[PROCESS_DIRTY_MAX];
+	struct dirty_range dirty[PROCESS_DIRTY_MAX];
 	size_t dirty_count;
 
 	/* Executable files already reported as module loads. */
@@ -196,22 +203,25 @@ const struct mapping *process_find_mapping(struct process *process,
 					   uint64_t address, int *err);
 
 /*
- * Records that [start, start + length) may have been remapped; length 0
- * means that an executable mapping may have appeared anywhere.
+ * Records that a call of thread tid may have remapped [start, start +
+ * length); length 0 means that an executable mapping may have appeared
+ * anywhere.
  */
-void process_mark_dirty(struct process *process, uint64_t start,
+void process_mark_dirty(struct process *process, pid_t tid, uint64_t start,
 			uint64_t length);
 
 /*
- * Asks the kernel for the executable mappings in the ranges marked out of
- * date, puts them into a cache of executable mappings and clears the
- * marks. Without that, every range a library was once mapped to would
- * stay out of date, because such a cache is never read again whole. Call
- * it at a notification, when the calls that changed the ranges have run.
- * NOTE: another thread's call may still be running, and its change is
- * then missed until the range is marked again.
+ * Asks the kernel for the executable mappings in the ranges that thread
+ * tid or an exited thread marked out of date, puts them into a cache of
+ * executable mappings and clears those marks. Call it when tid makes its
+ * next call, because its earlier calls have run by then. A live thread's
+ * call may still be under way after its response, so its marks stay
+ * until that thread calls again, and lookups in its ranges are confirmed
+ * meanwhile.
+ * NOTE: the marks of a thread that then waits for long also make the
+ * stack scan count their ranges as possible unbacked code until then.
  */
-void process_settle_changes(struct process *process);
+void process_settle_changes(struct process *process, pid_t tid);
 
 /*
  * Fills ranges with the address ranges that may hold executable memory

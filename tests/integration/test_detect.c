@@ -376,6 +376,27 @@ Test(detect, code_over_libc_by_shmat, .timeout = TEST_TIMEOUT)
 	expect_hidden_stub_alert("shmat");
 }
 
+/*
+ * Another thread's notification can come after the response to the mmap
+ * that put the stub in place but before the mmap has run. What nativemon
+ * reads then must not clear the mark of the mapping's range.
+ */
+Test(detect, code_over_libc_while_busy, .timeout = TEST_TIMEOUT)
+{
+	const char *path = harness_test_target(&run, "hidden_exec");
+
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)path, "busy-thread", NULL });
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect_eq(harness_events_count(run.events, "event.kind", "alert",
+					  "event.action", "direct-syscall",
+					  "nativemon.syscall.name",
+					  "memfd_create",
+					  "nativemon.origin.kind", "anonymous",
+					  NULL),
+		     10, "one alert per child expected; %s", run.seen);
+}
+
 static void expect_fileless_exec(void)
 {
 	json_t *alert = harness_events_find(run.events, "event.kind", "alert",

@@ -95,7 +95,7 @@ static void unwind_next_round(bool mark_dirty)
 	target_wait_blocked(&target, 0, SYS_read);
 	/* monitor.c marks the maps doubtful on the mmap() of a library. */
 	if (mark_dirty)
-		process_mark_dirty(target.process, 0, 0);
+		process_mark_dirty(target.process, target.tid, 0, 0);
 	target_unwind(&target, unwinder, &stack);
 }
 
@@ -316,7 +316,7 @@ Test(module, other_file_at_same_address)
 					  describe_stack(&stack));
 	}
 	unwind_stack_fini(&stack);
-	process_mark_dirty(target.process, 0, 0);
+	process_mark_dirty(target.process, target.tid, 0, 0);
 	target_unwind(&target, unwinder, &stack);
 	cr_assert_str_eq(build_id_hex(find_frame("relay_call")), BUILD_ID_B);
 	if (find_frame("relay_call")->address != address_a)
@@ -360,9 +360,13 @@ Test(module, settling_marked_range_adds_new_code)
 	cr_assert_null(find_cached_code("unwind_relay_b.so"),
 		       "nothing has looked up the new library yet");
 
-	process_mark_dirty(target.process, 4096, (1ull << 47) - 8192);
+	process_mark_dirty(target.process, target.tid, 4096,
+			   (1ull << 47) - 8192);
 	cr_assert_eq(target.process->dirty_count, 1);
-	process_settle_changes(target.process);
+	process_settle_changes(target.process, target.tid + 1);
+	cr_expect_eq(target.process->dirty_count, 1,
+		     "another thread's call may still be under way");
+	process_settle_changes(target.process, target.tid);
 	cr_expect_eq(target.process->dirty_count, 0);
 	cr_expect(target.process->maps_valid);
 	cr_expect_not_null(find_cached_code("unwind_relay_b.so"));
@@ -506,7 +510,7 @@ Test(module_unprivileged, renamed_file_not_confused)
 
 	/* Once the maps are read again the mapping shows as deleted. */
 	unwind_stack_fini(&stack);
-	process_mark_dirty(target.process, 0, 0);
+	process_mark_dirty(target.process, target.tid, 0, 0);
 	target_unwind(&target, unwinder, &stack);
 	for (size_t i = 0; i < stack.count; i++) {
 		if (stack.frames[i].module)
