@@ -626,35 +626,56 @@ void proc_table_sweep(struct proc_table *table)
 	}
 }
 
+static bool is_libc_mapping(const struct mapping *mapping)
+{
+	return mapping->path && !mapping->deleted && mapping->path[0] == '/' &&
+	       origin_is_libc_path(mapping->path);
+}
+
+/*
+ * Returns true for executable memory without a file on disk behind it
+ * (anonymous memory, a memfd, a deleted file), where shellcode and JIT
+ * code run.
+ */
+static bool is_unbacked_code(const struct mapping *mapping,
+			     const struct exe_identity *exe)
+{
+	return (mapping->perms & MAPPING_EXEC) &&
+	       origin_is_unbacked(origin_classify(mapping, exe));
+}
+
 static bool has_libc(const struct maps *maps)
 {
 	for (size_t i = 0; i < maps->count; i++) {
-		const struct mapping *mapping = &maps->items[i];
-
-		if (mapping->path && !mapping->deleted &&
-		    mapping->path[0] == '/' &&
-		    origin_is_libc_path(mapping->path))
+		if (is_libc_mapping(&maps->items[i]))
 			return true;
 	}
 	return false;
 }
 
-/*
- * Returns true if some executable mapping has no file on disk behind it
- * (anonymous memory, a memfd, a deleted file), where shellcode and JIT
- * code run. Only then can a caller frame be unbacked.
- */
+/* Only with unbacked code can a caller frame be unbacked. */
 static bool has_unbacked_code(const struct maps *maps,
 			      const struct exe_identity *exe)
 {
 	for (size_t i = 0; i < maps->count; i++) {
-		const struct mapping *mapping = &maps->items[i];
-
-		if ((mapping->perms & MAPPING_EXEC) &&
-		    origin_is_unbacked(origin_classify(mapping, exe)))
+		if (is_unbacked_code(&maps->items[i], exe))
 			return true;
 	}
 	return false;
+}
+
+/* Opens the maps descriptor for queries if it is not open. */
+static int open_maps_fd(struct process *process)
+{
+	int fd;
+
+	if (process->maps_fd >= 0)
+		return 0;
+	fd = maps_open(process->reader_tid);
+	if (fd < 0)
+		return fd;
+	process->maps_fd = fd;
+	return 0;
 }
 
 /* Set once PROCMAP_QUERY (Linux 6.11) turned out to be missing. */
@@ -678,12 +699,9 @@ static int read_executable_maps(struct process *process)
 
 	if (query_unsupported)
 		return -ENOTTY;
-	process->maps_fd = maps_open(process->reader_tid);
-	if (process->maps_fd < 0) {
-		err = process->maps_fd;
-		process->maps_fd = -1;
+	err = open_maps_fd(process);
+	if (err < 0)
 		return err;
-	}
 	err = maps_read_executable(&process->maps, process->maps_fd);
 	if (err < 0)
 		close_maps_fd(process);
@@ -793,13 +811,9 @@ static int query_mapping(struct process *process, uint64_t address)
 {
 	int err;
 
-	if (process->maps_fd < 0)
-		process->maps_fd = maps_open(process->reader_tid);
-	if (process->maps_fd < 0) {
-		process->maps_fd = -1;
+	if (open_maps_fd(process) < 0)
 		return maps_query(process->reader_tid, address,
 				  &process->queried);
-	}
 	err = maps_query_fd(process->maps_fd, address, &process->queried);
 	/* -ESRCH means the address space is gone, as after an exec. */
 	if (err < 0 && err != -ENOENT)
@@ -843,12 +857,9 @@ static const struct mapping *confirm_mapping(struct process *process,
 /* Updates the process's flags from a mapping new to the cache. */
 static void note_code(struct process *process, const struct mapping *mapping)
 {
-	if (!(mapping->perms & MAPPING_EXEC))
-		return;
-	if (origin_is_unbacked(origin_classify(mapping, &process->exe)))
+	if (is_unbacked_code(mapping, &process->exe))
 		process->unbacked_code = true;
-	if (mapping->path && !mapping->deleted && mapping->path[0] == '/' &&
-	    origin_is_libc_path(mapping->path))
+	if (is_libc_mapping(mapping))
 		process->libc_mapped = true;
 }
 
@@ -943,16 +954,6 @@ void process_mark_dirty(struct process *process, pid_t tid, uint64_t start,
 	process->dirty_count++;
 }
 
-/* Opens the maps descriptor for queries if it is not open. */
-static int open_maps_fd(struct process *process)
-{
-	if (process->maps_fd < 0)
-		process->maps_fd = maps_open(process->reader_tid);
-	if (process->maps_fd >= 0)
-		return 0;
-	return process->maps_fd;
-}
-
 /* Queries the range again and drops it from the marks. */
 static int settle_range(struct process *process, size_t index)
 {
@@ -982,36 +983,30 @@ static bool has_run(const struct process *process,
 	       errno == ESRCH;
 }
 
-static bool has_settled_marks(const struct process *process, pid_t tid)
-{
-	for (size_t i = 0; i < process->dirty_count; i++) {
-		if (has_run(process, &process->dirty[i], tid))
-			return true;
-	}
-	return false;
-}
-
 void process_settle_changes(struct process *process, pid_t tid)
 {
+	bool settled = false;
 	size_t i = 0;
-	int err;
+	int err = 0;
 
-	if (!process->maps_valid || !process->maps_executable_only ||
-	    !has_settled_marks(process, tid))
+	if (!process->maps_valid || !process->maps_executable_only)
 		return;
-	err = open_maps_fd(process);
 	while (err == 0 && i < process->dirty_count) {
-		if (has_run(process, &process->dirty[i], tid))
-			err = settle_range(process, i);
-		else
+		if (!has_run(process, &process->dirty[i], tid)) {
 			i++;
+			continue;
+		}
+		err = open_maps_fd(process);
+		if (err == 0)
+			err = settle_range(process, i);
+		settled = true;
 	}
 	if (err < 0) {
 		close_maps_fd(process);
 		process->maps_valid = false;
 		return;
 	}
-	for (i = 0; i < process->maps.count; i++)
+	for (i = 0; settled && i < process->maps.count; i++)
 		note_code(process, &process->maps.items[i]);
 }
 
