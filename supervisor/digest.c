@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "file_key.h"
+
 /*
  * Entries take about 130 bytes each. A system has a few thousand
  * libraries (an estimate), so the bound is rarely reached.
@@ -20,35 +22,14 @@
 
 struct digest_entry {
 	RB_ENTRY(digest_entry) node;
-	dev_t dev;
-	ino_t inode;
-	off_t size;
-	struct timespec mtime;
-	struct timespec ctime;
+	struct file_key key;
 	struct module_digest digest;
 };
-
-static int compare_time(const struct timespec *a, const struct timespec *b)
-{
-	if (a->tv_sec != b->tv_sec)
-		return a->tv_sec < b->tv_sec ? -1 : 1;
-	if (a->tv_nsec != b->tv_nsec)
-		return a->tv_nsec < b->tv_nsec ? -1 : 1;
-	return 0;
-}
 
 static int compare_entries(const struct digest_entry *a,
 			   const struct digest_entry *b)
 {
-	if (a->dev != b->dev)
-		return a->dev < b->dev ? -1 : 1;
-	if (a->inode != b->inode)
-		return a->inode < b->inode ? -1 : 1;
-	if (a->size != b->size)
-		return a->size < b->size ? -1 : 1;
-	if (compare_time(&a->mtime, &b->mtime) != 0)
-		return compare_time(&a->mtime, &b->mtime);
-	return compare_time(&a->ctime, &b->ctime);
+	return file_key_compare(&a->key, &b->key);
 }
 
 RB_HEAD(digest_tree, digest_entry);
@@ -88,21 +69,12 @@ void digest_cache_free(struct digest_cache *cache)
 	free(cache);
 }
 
-static void key_from_stat(const struct stat *st, struct digest_entry *key)
-{
-	key->dev = st->st_dev;
-	key->inode = st->st_ino;
-	key->size = st->st_size;
-	key->mtime = st->st_mtim;
-	key->ctime = st->st_ctim;
-}
-
 const struct module_digest *digest_cache_find(struct digest_cache *cache,
 					      const struct stat *st)
 {
 	struct digest_entry key, *entry;
 
-	key_from_stat(st, &key);
+	file_key_from_stat(&key.key, st);
 	entry = RB_FIND(digest_tree, &cache->entries, &key);
 	return entry ? &entry->digest : NULL;
 }
@@ -115,7 +87,7 @@ const struct module_digest *digest_cache_get(struct digest_cache *cache,
 
 	if (fstat(fd, &st) < 0)
 		return NULL;
-	key_from_stat(&st, &key);
+	file_key_from_stat(&key.key, &st);
 	entry = RB_FIND(digest_tree, &cache->entries, &key);
 	if (entry)
 		return &entry->digest;

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The identity of a file's content as the caches of nativemon key it:
+ * device and inode name the file, and size, mtime and ctime change when
+ * it is written.
+ * NOTE: where timestamps are coarse, a write of the same size in the same
+ * clock tick as the change before it keeps the key.
+ */
+#ifndef NATIVEMON_FILE_KEY_H
+#define NATIVEMON_FILE_KEY_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct file_key {
+	dev_t dev;
+	ino_t inode;
+	off_t size;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+static inline void file_key_from_stat(struct file_key *key,
+				      const struct stat *st)
+{
+	key->dev = st->st_dev;
+	key->inode = st->st_ino;
+	key->size = st->st_size;
+	key->mtime = st->st_mtim;
+	key->ctime = st->st_ctim;
+}
+
+static inline int file_key_compare_time(const struct timespec *a,
+					const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	if (a->tv_nsec != b->tv_nsec)
+		return a->tv_nsec < b->tv_nsec ? -1 : 1;
+	return 0;
+}
+
+/* Orders keys for a search tree; 0 means the same content. */
+static inline int file_key_compare(const struct file_key *a,
+				   const struct file_key *b)
+{
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->inode != b->inode)
+		return a->inode < b->inode ? -1 : 1;
+	if (a->size != b->size)
+		return a->size < b->size ? -1 : 1;
+	if (file_key_compare_time(&a->mtime, &b->mtime) != 0)
+		return file_key_compare_time(&a->mtime, &b->mtime);
+	return file_key_compare_time(&a->ctime, &b->ctime);
+}
+
+#endif
