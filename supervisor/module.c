@@ -1143,28 +1143,3 @@ int module_digest_file(int fd, struct module_digest *digest)
 		SHA256Final(digest->sha256, &context);
 	return err;
 }
-
-int module_file_is_static(int fd)
-{
-	size_t count;
-	int result = -ENOEXEC;
-	Elf *elf;
-
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOSYS;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf)
-		return -ENOEXEC;
-	if (elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &count) == 0) {
-		result = 1;
-		for (size_t i = 0; i < count; i++) {
-			GElf_Phdr phdr;
-
-			if (gelf_getphdr(elf, (int)i, &phdr) &&
-			    phdr.p_type == PT_INTERP)
-				result = 0;
-		}
-	}
-	elf_end(elf);
-	return result;
-}

@@ -145,13 +145,6 @@ struct module_digest {
 int module_digest_file(int fd, struct module_digest *digest);
 
 /*
- * Returns 1 if the ELF file open at fd has no program interpreter
- * (PT_INTERP): a static program, which no preloaded library reaches.
- * Returns 0 for a dynamic program, -ENOEXEC for a file that is not ELF.
- */
-int module_file_is_static(int fd);
-
-/*
  * Computes the load bias (target address minus module virtual address) of
  * a mapping that starts at map_start and maps the file from map_offset.
  * The bias comes from the PT_LOAD segment that contains map_offset, and

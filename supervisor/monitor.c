@@ -330,14 +330,14 @@ static void inspect_new_image(struct call *call)
 	bool fileless_reported = process->fileless_reported;
 	struct target_file file;
 	struct finding *finding;
-	char path[64];
 
 	process->image_changed = false;
 	process->exec_reported = false;
 	process->fileless_reported = false;
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)call->tid);
-	if (target_describe_path(path, &file) < 0)
+	/* The table read the link and its stat when the image changed. */
+	if (!process->has_exe_stat)
 		return;
+	target_describe_link(process->exe_path, &process->exe_stat, &file);
 	if (!exec_reported) {
 		finding = add_image_finding(call, EVENT_EXEC, &file);
 		if (finding)
@@ -1141,19 +1141,28 @@ static void digest_module(struct monitor *monitor, struct call *call,
 
 /*
  * A statically linked program never loads the preload shim, so its
- * dlopen calls go unattributed, and its exec event is marked.
+ * dlopen calls go unattributed, and its exec event is marked. The facts
+ * are remembered per file: the table reads the new image's ABI from them
+ * once the exec has run.
  */
-static void check_static(struct call *call, struct finding *finding)
+static void check_static(struct monitor *monitor, struct call *call,
+			 struct finding *finding)
 {
+	struct program_cache *programs = &monitor->processes.programs;
+	const struct program_facts *facts;
 	int fd;
 
 	if (!finding->has_file || !S_ISREG(finding->file.st.st_mode))
 		return;
-	fd = target_open_file(call->tid, -1, &finding->file);
-	if (fd < 0)
-		return;
-	finding->static_program = module_file_is_static(fd) == 1;
-	close(fd);
+	facts = program_cache_find(programs, &finding->file.st);
+	if (!facts) {
+		fd = target_open_file(call->tid, -1, &finding->file);
+		if (fd < 0)
+			return;
+		facts = program_cache_read(programs, fd);
+		close(fd);
+	}
+	finding->static_program = facts && facts->is_static;
 }
 
 /* Reads the build-id of the file loaded or executed, from its digest. */
@@ -1271,7 +1280,7 @@ static void judge(struct monitor *monitor, struct call *call)
 		if (finding->event == EVENT_MODULE_LOAD)
 			digest_module(monitor, call, finding);
 		if (finding->event == EVENT_EXEC)
-			check_static(call, finding);
+			check_static(monitor, call, finding);
 		read_record_facts(monitor, call);
 		finding->record_due = true;
 	}

@@ -18,6 +18,7 @@
 #include "maps.h"
 #include "origin.h"
 #include "procfs.h"
+#include "program.h"
 
 /* Address ranges whose cached mappings may be out of date. */
 #define PROCESS_DIRTY_MAX 8
@@ -80,6 +81,8 @@ struct process {
 	bool access_warned; /* its /proc entries were found unreadable */
 	char *exe_path;
 	struct exe_identity exe;
+	bool has_exe_stat;
+	struct stat exe_stat; /* of /proc/PID/exe, if has_exe_stat */
 	enum abi exe_abi; /* from the ELF header; ABI_UNKNOWN if unreadable */
 	char *cmdline; /* NUL-separated arguments, capped */
 	size_t cmdline_length;
@@ -176,6 +179,7 @@ struct proc_table {
 	size_t thread_count;
 	pid_t supervisor_pid; /* where lineages stop */
 	char *supervisor_exe; /* an image of it is left out of lineages */
+	struct program_cache programs; /* shared with the exec checks */
 };
 
 void proc_table_init(struct proc_table *table);

@@ -227,6 +227,14 @@ static void classify_file(struct target_file *file)
 		file->kind = ORIGIN_LIBRARY;
 }
 
+/* Strips the marker the kernel adds to the names of unlinked files. */
+static void strip_deleted_marker(struct target_file *file, size_t length)
+{
+	if (length > 10 && strcmp(file->path + length - 10, " (deleted)") == 0 &&
+	    file->st.st_nlink == 0)
+		file->path[length - 10] = '\0';
+}
+
 /* Fills file from an O_PATH descriptor that the supervisor opened. */
 static int describe_open_file(int fd, struct target_file *file)
 {
@@ -246,12 +254,23 @@ static int describe_open_file(int fd, struct target_file *file)
 	}
 	if (n < 0)
 		return (int)n;
-	/* Strip the marker the kernel adds to unlinked files' names. */
-	if (n > 10 && strcmp(file->path + n - 10, " (deleted)") == 0 &&
-	    file->st.st_nlink == 0)
-		file->path[n - 10] = '\0';
+	strip_deleted_marker(file, (size_t)n);
 	classify_file(file);
 	return 0;
+}
+
+void target_describe_link(const char *text, const struct stat *st,
+			  struct target_file *file)
+{
+	memset(file, 0, sizeof(*file));
+	file->st = *st;
+	if (!text || strlen(text) >= sizeof(file->path)) {
+		file->path_unknown = true;
+	} else {
+		strcpy(file->path, text);
+		strip_deleted_marker(file, strlen(text));
+	}
+	classify_file(file);
 }
 
 int target_describe_path(const char *path, struct target_file *file)

@@ -72,6 +72,14 @@ struct target_file {
  */
 int target_describe_path(const char *path, struct target_file *file);
 
+/*
+ * Fills file from the text of a /proc link, such as /proc/PID/exe, and the
+ * stat of the file it names, both read already. A NULL text stands for a
+ * path too long to read.
+ */
+void target_describe_link(const char *text, const struct stat *st,
+			  struct target_file *file);
+
 /* Resolves the open file fd of thread tid. Returns 0 or -errno. */
 int target_fd_file(pid_t tid, int fd, struct target_file *file);
 

@@ -323,6 +323,27 @@ Test(detect, i386_program_shellcode_alerts, .timeout = TEST_TIMEOUT)
 }
 
 /*
+ * The second start of an i386 program takes its ABI from the facts that
+ * the first exec left in the cache, and must still count as i386.
+ */
+Test(detect, i386_program_started_twice, .timeout = TEST_TIMEOUT)
+{
+	const char *path;
+
+	if (!has_ia32_emulation())
+		cr_skip_test("kernel without IA-32 emulation");
+	path = harness_test_target(&run, "anon_i386");
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ "sh", "-c",
+			    harness_test_format(&run, "%s && %s", path, path),
+			    NULL });
+	harness_test_expect_exit_code(&run, 0);
+	cr_expect_eq(count_alerts("direct-syscall"), 2, "%s", run.seen);
+	cr_expect_eq(count_alerts("non-native-abi"), 0, "%s", run.seen);
+}
+
+/*
  * The same shellcode entering the kernel through the vDSO, as 32-bit libc
  * does: the syscall is in the vDSO, and the return address gives it away.
  */
