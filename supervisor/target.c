@@ -358,12 +358,36 @@ static bool is_same_file(int a, int b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/*
+ * The file system type of the directories of a walk. A directory on the
+ * device of the one checked before is on the same file system, because
+ * st_dev names the superblock, so the type is not asked again.
+ */
+struct walk_fs {
+	bool known; /* dev and procfs describe a directory already checked */
+	dev_t dev;
+	bool procfs;
+};
+
+/* Returns true if dir, which st describes when not NULL, is on procfs. */
+static bool walk_is_procfs(struct walk_fs *fs, int dir, const struct stat *st)
+{
+	if (fs->known && st && st->st_dev == fs->dev)
+		return fs->procfs;
+	fs->procfs = is_procfs(dir);
+	fs->known = st != NULL;
+	if (st)
+		fs->dev = st->st_dev;
+	return fs->procfs;
+}
+
 /* Opens one component from dir, or "self" and "thread-self" of procfs. */
-static int open_component(pid_t tgid, pid_t tid, int dir, const char *name)
+static int open_component(pid_t tgid, pid_t tid, int dir, bool procfs,
+			  const char *name)
 {
 	char own[64];
 
-	if (!is_procfs(dir))
+	if (!procfs)
 		return openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (strcmp(name, "self") == 0) {
 		snprintf(own, sizeof(own), "%d", (int)tgid);
@@ -424,8 +448,10 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
 	char rest[2 * TARGET_PATH_MAX], name[NAME_MAX + 1];
 	const char *left = rest;
 	int dir, next, links = 0, err = 0;
+	struct walk_fs fs = { 0 };
+	struct stat st, dir_st;
+	bool has_st, has_dir_st;
 	ssize_t length;
-	struct stat st;
 
 	if (strlen(path) >= sizeof(rest))
 		return -ENAMETOOLONG;
@@ -433,16 +459,21 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
 	dir = fcntl(path[0] == '/' ? root : start, F_DUPFD_CLOEXEC, 0);
 	if (dir < 0)
 		return -errno;
+	has_dir_st = fstat(dir, &dir_st) == 0;
 	while ((length = next_component(&left, name)) > 0) {
+		bool procfs;
+
 		if (strcmp(name, ".") == 0 ||
 		    (strcmp(name, "..") == 0 && is_same_file(dir, root)))
 			continue;
-		next = open_component(tgid, tid, dir, name);
+		procfs = walk_is_procfs(&fs, dir, has_dir_st ? &dir_st : NULL);
+		next = open_component(tgid, tid, dir, procfs, name);
 		if (next < 0) {
 			err = -errno;
 			break;
 		}
-		if (fstat(next, &st) == 0 && S_ISLNK(st.st_mode)) {
+		has_st = fstat(next, &st) == 0;
+		if (has_st && S_ISLNK(st.st_mode)) {
 			/* Linux gives up after 40 links, and so does this. */
 			err = ++links > 40 ? -ELOOP
 					   : splice_link(next, rest,
@@ -455,11 +486,14 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
 				dir = fcntl(root, F_DUPFD_CLOEXEC, 0);
 				if (dir < 0)
 					return -errno;
+				has_dir_st = fstat(dir, &dir_st) == 0;
 			}
 			continue;
 		}
 		close(dir);
 		dir = next;
+		dir_st = st;
+		has_dir_st = has_st;
 	}
 	if (length < 0)
 		err = (int)length;

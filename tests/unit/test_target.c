@@ -621,6 +621,22 @@ Test(target_exec_file, resolves_symlink_to_self)
 	expect_resolved("self-link", err, &file, NULL, ORIGIN_MEMFD);
 }
 
+/*
+ * The walk leaves procfs through the target's cwd link and reaches the
+ * link to /proc/self from there: each directory's file system is checked
+ * again where the device changes.
+ */
+Test(target_exec_file, resolves_self_link_through_proc_cwd)
+{
+	static struct target_file file;
+	const char *path = "/proc/self/cwd/self-link";
+	int err;
+
+	spawn_file_child();
+	err = target_exec_file(child, child, AT_FDCWD, path, 0, &file);
+	expect_resolved(path, err, &file, NULL, ORIGIN_MEMFD);
+}
+
 struct exec_error_case {
 	const char *path;
 	int dirfd;
