@@ -531,14 +531,20 @@ int target_exec_file(pid_t tgid, pid_t tid, int dirfd, const char *path,
 	root = open_proc_entry(tid, "root", -1);
 	if (root < 0)
 		return -errno;
-	start = open_proc_entry(tid, "cwd", dirfd == AT_FDCWD ? -1 : dirfd);
-	if (start < 0) {
-		err = -errno;
-		close(root);
-		return err;
+	/* The kernel ignores dirfd for an absolute path, and so does this. */
+	start = -1;
+	if (path[0] != '/') {
+		start = open_proc_entry(tid, "cwd",
+					dirfd == AT_FDCWD ? -1 : dirfd);
+		if (start < 0) {
+			err = -errno;
+			close(root);
+			return err;
+		}
 	}
 	fd = open_as_target(tgid, tid, root, start, path);
-	close(start);
+	if (start >= 0)
+		close(start);
 	close(root);
 	if (fd < 0)
 		return fd;

@@ -511,6 +511,8 @@ static const struct exec_case exec_cases[] = {
 	{ "./tool", NO_FD, AT_FDCWD, 0, tool_path, ORIGIN_LIBRARY },
 	{ "tool", NO_FD, CHILD_DIRECTORY_FD, 0, tool_path, ORIGIN_LIBRARY },
 	{ tool_path, NO_FD, AT_FDCWD, 0, tool_path, ORIGIN_LIBRARY },
+	/* execveat() ignores dirfd, even a closed one, for absolute paths. */
+	{ tool_path, NO_FD, CHILD_CLOSED_FD, 0, tool_path, ORIGIN_LIBRARY },
 	{ tool_link_path, NO_FD, AT_FDCWD, 0, tool_path, ORIGIN_LIBRARY },
 	{ "tool-link", NO_FD, AT_FDCWD, 0, tool_path, ORIGIN_LIBRARY },
 	{ "", NO_FD, CHILD_MEMFD_FD, AT_EMPTY_PATH, NULL, ORIGIN_MEMFD },
