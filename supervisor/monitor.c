@@ -59,7 +59,8 @@ int monitor_init(struct monitor *monitor, const struct policy *policy,
 	if (!monitor->stack_words)
 		return -ENOMEM;
 	monitor->digests = digest_cache_new();
-	if (!monitor->digests)
+	monitor->frames = record_frames_new();
+	if (!monitor->digests || !monitor->frames)
 		return -ENOMEM;
 	monitor->modules = module_cache_new(MODULE_CACHE_SIZE);
 	if (monitor->modules)
@@ -101,6 +102,8 @@ void monitor_fini(struct monitor *monitor)
 {
 	proc_table_fini(&monitor->processes);
 	unwinder_free(monitor->unwinder);
+	record_frames_free(monitor->frames);
+	monitor->frames = NULL;
 	module_cache_free(monitor->modules);
 	digest_cache_free(monitor->digests);
 	monitor->digests = NULL;
@@ -1306,7 +1309,7 @@ static void emit(struct monitor *monitor, struct call *call)
 			 */
 			read_record_facts(monitor, call);
 		}
-		record_build(call, finding);
+		record_build(call, finding, monitor->frames);
 		event_sink_emit(monitor->sink, finding->record,
 				finding->fold_key[0] ? finding->fold_key : NULL,
 				finding->summary[0] ? finding->summary : NULL);

@@ -35,6 +35,7 @@ struct monitor {
 	struct proc_table processes;
 	struct module_cache *modules; /* unwind tables and symbols */
 	struct digest_cache *digests; /* of files reported as module loads */
+	struct record_frames *frames; /* shared by records; see record.h */
 	uint64_t *stack_words;	      /* STACK_SCAN_WORDS, see monitor.c */
 	struct unwinder *unwinder;
 	struct notify_buffers buffers;

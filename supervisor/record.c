@@ -473,20 +473,116 @@ static void add_caller_fields(json_t *record, const struct call *call,
 			  hex_string(digest, sizeof(digest)));
 }
 
+/*
+ * 64 slots hold the frames of a few recent stacks. A repeated alert from
+ * one call site mostly repeats its outer frames.
+ */
+#define SHARED_FRAMES 64
+
+struct shared_frame {
+	struct frame frame; /* holds a reference to frame.module */
+	json_t *object;
+};
+
+struct record_frames {
+	struct shared_frame slots[SHARED_FRAMES];
+};
+
+struct record_frames *record_frames_new(void)
+{
+	return calloc(1, sizeof(struct record_frames));
+}
+
+static void release_slot(struct shared_frame *slot)
+{
+	json_decref(slot->object);
+	module_unref(slot->frame.module);
+	memset(slot, 0, sizeof(*slot));
+}
+
+void record_frames_free(struct record_frames *shared)
+{
+	if (!shared)
+		return;
+	for (size_t i = 0; i < SHARED_FRAMES; i++)
+		release_slot(&shared->slots[i]);
+	free(shared);
+}
+
+/*
+ * Returns true if both frames yield the same object. The slot's module
+ * reference keeps the module, and the symbol name it owns, from being
+ * freed, so equal pointers mean equal text.
+ */
+static bool same_frame(const struct frame *a, const struct frame *b)
+{
+	return a->address == b->address && a->module == b->module &&
+	       a->has_offset == b->has_offset &&
+	       (!a->has_offset || a->offset == b->offset) &&
+	       a->symbol == b->symbol && a->symbol_offset == b->symbol_offset &&
+	       a->origin == b->origin && a->method == b->method;
+}
+
+static struct shared_frame *slot_of(struct record_frames *shared,
+				    const struct frame *frame)
+{
+	uint64_t hash = frame->address ^ (frame->address >> 12) ^
+			(uint64_t)frame->method;
+
+	return &shared->slots[hash % SHARED_FRAMES];
+}
+
+/*
+ * Returns the object of frame, shared with earlier records that had the
+ * same frame. Objects are never changed once built, and jansson counts
+ * references atomically, so the writer thread may drop its records'
+ * references while this thread shares the objects.
+ */
+static json_t *shared_frame_object(struct record_frames *shared,
+				   const struct frame *frame,
+				   struct escaping *escaping)
+{
+	struct shared_frame *slot = slot_of(shared, frame);
+	struct escaping own = { 0 };
+	json_t *object;
+
+	if (slot->object && same_frame(&slot->frame, frame))
+		return json_incref(slot->object);
+	object = frame_object(frame, &own);
+	escaping->needed |= own.needed;
+	/* An object with text that needs escaping is built again anyway. */
+	if (!object || own.needed)
+		return object;
+	release_slot(slot);
+	slot->frame = *frame;
+	if (frame->module)
+		module_ref(frame->module);
+	slot->object = json_incref(object);
+	return object;
+}
+
 static json_t *frames_array(const struct stack *stack,
-			    struct escaping *escaping)
+			    struct escaping *escaping,
+			    struct record_frames *shared)
 {
 	json_t *frames = json_array();
 
-	for (size_t i = 0; frames && i < stack->count; i++)
-		json_array_append_new(frames,
-				      frame_object(&stack->frames[i], escaping));
+	for (size_t i = 0; frames && i < stack->count; i++) {
+		const struct frame *frame = &stack->frames[i];
+		json_t *object;
+
+		if (shared && !escaping->all)
+			object = shared_frame_object(shared, frame, escaping);
+		else
+			object = frame_object(frame, escaping);
+		json_array_append_new(frames, object);
+	}
 	return frames;
 }
 
 /* Alerts carry the whole stack; telemetry its summary and caller. */
 static void add_stack_fields(json_t *record, const struct call *call,
-			     bool alert)
+			     bool alert, struct record_frames *shared)
 {
 	char summary[1024];
 	json_t *frames;
@@ -502,11 +598,11 @@ static void add_stack_fields(json_t *record, const struct call *call,
 		add_caller_fields(record, call, alert);
 	if (!alert)
 		return;
-	frames = frames_array(&call->stack, &escaping);
+	frames = frames_array(&call->stack, &escaping, shared);
 	if (escaping.needed) {
 		json_decref(frames);
 		escaping.all = true;
-		frames = frames_array(&call->stack, &escaping);
+		frames = frames_array(&call->stack, &escaping, NULL);
 		mark_escaped(record, "nativemon.stack");
 	}
 	event_set(record, "nativemon.stack", frames);
@@ -728,7 +824,8 @@ void record_read_facts(struct call *call, const struct proc_table *table)
 	process_cmdline(call->process, &length);
 }
 
-void record_build(const struct call *call, struct finding *finding)
+void record_build(const struct call *call, struct finding *finding,
+		  struct record_frames *shared)
 {
 	const struct policy_rule *rule = finding->rule;
 	json_t *record = json_object();
@@ -746,7 +843,7 @@ void record_build(const struct call *call, struct finding *finding)
 	else
 		add_syscall_fields(record, call);
 	if (!finding->after_exec)
-		add_stack_fields(record, call, is_alert(rule));
+		add_stack_fields(record, call, is_alert(rule), shared);
 	add_file_fields(record, finding);
 	add_load_fields(record, call, finding);
 	if (finding->static_program)

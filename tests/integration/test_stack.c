@@ -110,6 +110,113 @@ Test(stack, direct_syscall_alert_has_symbolized_stack,
 		  harness_event_string(event, "nativemon.stack_summary"));
 }
 
+static const char *frame_string(const json_t *frames, size_t index,
+				const char *key)
+{
+	const char *value =
+		harness_event_string(json_array_get(frames, index), key);
+
+	return value ? value : "(none)";
+}
+
+/*
+ * Two alerts whose stacks share the frames below main. The records reuse
+ * the objects of frames seen before, yet each names its own function and
+ * its own return address in main.
+ */
+Test(stack, alerts_keep_their_own_frames, .timeout = TEST_TIMEOUT)
+{
+	char *command[] = { harness_test_target(&run, "raw_memfd_sites"),
+			    NULL };
+	json_t *stacks[2], *event;
+	size_t i, count = 0;
+
+	harness_test_observe(&run, NULL, command);
+
+	harness_test_expect_exit_code(&run, 0);
+	json_array_foreach(run.events, i, event)
+	{
+		const char *action =
+			harness_event_string(event, "event.action");
+
+		if (action && strcmp(action, "direct-syscall") == 0 &&
+		    count < 2)
+			stacks[count++] = stack_frames(event);
+	}
+	cr_assert_eq(count, 2, "%zu direct-syscall alerts; seen: %s", count,
+		     run.seen);
+	cr_expect(strncmp(frame_string(stacks[0], 0, "symbol"), "create_first+",
+			  13) == 0,
+		  "first alert, frame 0: %s",
+		  frame_string(stacks[0], 0, "symbol"));
+	cr_expect(strncmp(frame_string(stacks[1], 0, "symbol"),
+			  "create_second+", 14) == 0,
+		  "second alert, frame 0: %s",
+		  frame_string(stacks[1], 0, "symbol"));
+	cr_expect(strncmp(frame_string(stacks[1], 1, "symbol"), "main+", 5) ==
+			  0,
+		  "second alert, frame 1: %s",
+		  frame_string(stacks[1], 1, "symbol"));
+	cr_expect_str_neq(frame_string(stacks[0], 1, "address"),
+			  frame_string(stacks[1], 1, "address"),
+			  "both alerts return to the same place in main");
+	cr_expect_eq(json_array_size(stacks[0]), json_array_size(stacks[1]));
+	for (i = 2; i < json_array_size(stacks[0]); i++)
+		cr_expect(json_equal(json_array_get(stacks[0], i),
+				     json_array_get(stacks[1], i)),
+			  "frame %zu differs below main", i);
+}
+
+static bool has_randomized_layout(void)
+{
+	FILE *file = fopen("/proc/sys/kernel/randomize_va_space", "r");
+	int level = 0;
+
+	if (file) {
+		if (fscanf(file, "%d", &level) != 1)
+			level = 0;
+		fclose(file);
+	}
+	return level > 0;
+}
+
+/*
+ * The same program run twice has the same frames at other addresses, so
+ * the second record must not reuse the objects of the first.
+ */
+Test(stack, alerts_of_two_runs_keep_their_addresses, .timeout = TEST_TIMEOUT)
+{
+	const char *program = harness_test_target(&run, "raw_memfd");
+	json_t *stacks[2], *event;
+	size_t i, count = 0;
+
+	if (!has_randomized_layout())
+		cr_skip_test("address space layout randomization is off");
+	harness_test_observe(&run, NULL,
+			     (char *[]){ "sh", "-c",
+					 harness_test_format(&run, "%s && %s",
+							     program, program),
+					 NULL });
+
+	harness_test_expect_exit_code(&run, 0);
+	json_array_foreach(run.events, i, event)
+	{
+		const char *action =
+			harness_event_string(event, "event.action");
+
+		if (action && strcmp(action, "direct-syscall") == 0 &&
+		    count < 2)
+			stacks[count++] = stack_frames(event);
+	}
+	cr_assert_eq(count, 2, "%zu direct-syscall alerts; seen: %s", count,
+		     run.seen);
+	cr_expect_str_eq(frame_string(stacks[0], 0, "offset"),
+			 frame_string(stacks[1], 0, "offset"));
+	cr_expect_str_neq(frame_string(stacks[0], 0, "address"),
+			  frame_string(stacks[1], 0, "address"),
+			  "the second run shows the first run's address");
+}
+
 Test(stack, caller_carries_path_and_hashes, .timeout = TEST_TIMEOUT)
 {
 	char *program = harness_test_target(&run, "raw_memfd");
