@@ -73,7 +73,7 @@ struct module_symbol {
 struct module {
 	unsigned int refs;
 	char *path;
-	struct module_identity identity;
+	struct file_key identity;
 	int fd; /* open until hashed, then -1 */
 	uint64_t last_used;
 
@@ -167,7 +167,7 @@ const char *module_path(const struct module *module)
 	return module->path;
 }
 
-const struct module_identity *module_identity(const struct module *module)
+const struct file_key *module_identity(const struct module *module)
 {
 	return &module->identity;
 }
@@ -190,30 +190,6 @@ module_unwind_table(const struct module *module)
 }
 
 /* Identity and lookup */
-
-static void identity_from_stat(const struct stat *st,
-			       struct module_identity *identity)
-{
-	memset(identity, 0, sizeof(*identity));
-	identity->dev = st->st_dev;
-	identity->inode = st->st_ino;
-	identity->size = st->st_size;
-	identity->mtime = st->st_mtim;
-	identity->ctime = st->st_ctim;
-}
-
-static bool same_time(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
-static bool same_identity(const struct module_identity *a,
-			  const struct module_identity *b)
-{
-	return a->dev == b->dev && a->inode == b->inode && a->size == b->size &&
-	       same_time(&a->mtime, &b->mtime) &&
-	       same_time(&a->ctime, &b->ctime);
-}
 
 static bool is_file_mapping(const struct mapping *mapping)
 {
@@ -261,12 +237,12 @@ static int stat_mapped_file(pid_t pid, const struct mapping *mapping,
 }
 
 static struct module *find_cached(struct module_cache *cache,
-				  const struct module_identity *identity)
+				  const struct file_key *identity)
 {
 	for (size_t i = 0; i < cache->capacity; i++) {
 		struct module *module = cache->entries[i];
 
-		if (module && same_identity(&module->identity, identity))
+		if (module && file_key_compare(&module->identity, identity) == 0)
 			return module;
 	}
 	return NULL;
@@ -316,9 +292,9 @@ static bool is_on_fuse(int fd)
 }
 
 static int open_checked(const char *link,
-			const struct module_identity *identity)
+			const struct file_key *identity)
 {
-	struct module_identity opened;
+	struct file_key opened;
 	char self[64];
 	struct stat st;
 	int path_fd, fd;
@@ -330,8 +306,9 @@ static int open_checked(const char *link,
 		fd = -errno;
 		goto out;
 	}
-	identity_from_stat(&st, &opened);
-	if (!S_ISREG(st.st_mode) || !same_identity(&opened, identity)) {
+	file_key_from_stat(&opened, &st);
+	if (!S_ISREG(st.st_mode) ||
+	    file_key_compare(&opened, identity) != 0) {
 		fd = -ESTALE;
 		goto out;
 	}
@@ -947,7 +924,7 @@ static int read_elf(struct module *module)
 	return err;
 }
 
-static int load_module(const char *link, const struct module_identity *identity,
+static int load_module(const char *link, const struct file_key *identity,
 		       const char *path, struct module **out)
 {
 	struct module *module = calloc(1, sizeof(*module));
@@ -977,7 +954,7 @@ int module_cache_get(struct module_cache *cache, pid_t pid,
 		     const struct mapping *mapping, struct module **out)
 {
 	char link[PATH_MAX + 64];
-	struct module_identity identity;
+	struct file_key identity;
 	struct module *module;
 	struct stat st;
 	int err;
@@ -985,10 +962,11 @@ int module_cache_get(struct module_cache *cache, pid_t pid,
 	*out = NULL;
 	if (!is_file_mapping(mapping))
 		return -ENOENT;
+	cache->stats.file_stats++;
 	err = stat_mapped_file(pid, mapping, link, sizeof(link), &st);
 	if (err < 0)
 		return err;
-	identity_from_stat(&st, &identity);
+	file_key_from_stat(&identity, &st);
 	module = find_cached(cache, &identity);
 	if (module) {
 		cache->stats.hits++;
@@ -1000,6 +978,29 @@ int module_cache_get(struct module_cache *cache, pid_t pid,
 		insert_cached(cache, module);
 		module_unref(module);
 	}
+	module->last_used = ++cache->clock;
+	*out = module_ref(module);
+	return 0;
+}
+
+int module_cache_get_known(struct module_cache *cache, pid_t pid,
+			   const struct mapping *mapping, struct module **out)
+{
+	struct module *module;
+
+	if (!mapping->has_identity || !is_file_mapping(mapping))
+		return module_cache_get(cache, pid, mapping, out);
+
+	/*
+	 * NOTE: the identity comes from a stat(2) at an earlier lookup of
+	 * the mapping, so a rewrite in place since then, which changes the
+	 * size or a timestamp but not the mapping, goes unnoticed here.
+	 */
+	module = find_cached(cache, &mapping->identity);
+	if (!module)
+		return module_cache_get(cache, pid, mapping, out);
+
+	cache->stats.hits++;
 	module->last_used = ++cache->clock;
 	*out = module_ref(module);
 	return 0;
@@ -1071,15 +1072,15 @@ static int hash_file(int fd, off_t size, SHA2_CTX *context)
 	return 0;
 }
 
-static bool is_unchanged(int fd, const struct module_identity *identity)
+static bool is_unchanged(int fd, const struct file_key *identity)
 {
-	struct module_identity now;
+	struct file_key now;
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
 		return false;
-	identity_from_stat(&st, &now);
-	return same_identity(&now, identity);
+	file_key_from_stat(&now, &st);
+	return file_key_compare(&now, identity) == 0;
 }
 
 int module_sha256(struct module *module, uint8_t digest[MODULE_SHA256_SIZE])
@@ -1114,7 +1115,7 @@ int module_sha256(struct module *module, uint8_t digest[MODULE_SHA256_SIZE])
 
 int module_digest_file(int fd, struct module_digest *digest)
 {
-	struct module_identity identity;
+	struct file_key identity;
 	SHA2_CTX context;
 	struct stat st;
 	Elf *elf;
@@ -1129,7 +1130,7 @@ int module_digest_file(int fd, struct module_digest *digest)
 		return -EFBIG;
 	if (is_on_fuse(fd))
 		return -EREMOTE;
-	identity_from_stat(&st, &identity);
+	file_key_from_stat(&identity, &st);
 	if (elf_version(EV_CURRENT) != EV_NONE &&
 	    (elf = elf_begin(fd, ELF_C_READ, NULL))) {
 		read_build_id(elf, digest->build_id, &digest->build_id_size);

@@ -37,15 +37,6 @@
 struct module;
 struct module_cache;
 
-/* The file a module was read from, as fstat(2) described it. */
-struct module_identity {
-	dev_t dev;
-	ino_t inode;
-	off_t size;
-	struct timespec mtime;
-	struct timespec ctime;
-};
-
 /*
  * A module's .eh_frame_hdr binary search table, in the module's own
  * virtual addresses (add the load bias for the target's addresses). data
@@ -68,6 +59,8 @@ struct module_cache_stats {
 	size_t hits;	  /* lookups served from the cache */
 	size_t loads;	  /* files read */
 	size_t evictions; /* modules dropped to make room */
+	/* Mapped files stat()ed: through map_files, else the path as well. */
+	size_t file_stats;
 };
 
 /*
@@ -98,6 +91,19 @@ void module_cache_free(struct module_cache *cache);
 int module_cache_get(struct module_cache *cache, pid_t pid,
 		     const struct mapping *mapping, struct module **module);
 
+/*
+ * Finds the module like module_cache_get(), but when mapping->has_identity
+ * is set, first looks for a cached module with mapping->identity, which
+ * saves the stat(2) of the mapped file. The caller guarantees that the
+ * identity was stored for this very mapping, as a cache of mappings does
+ * until the entry is replaced. A file rewritten in place after the
+ * identity was stored therefore still yields the module read before the
+ * rewrite. Returns what module_cache_get() returns.
+ */
+int module_cache_get_known(struct module_cache *cache, pid_t pid,
+			   const struct mapping *mapping,
+			   struct module **module);
+
 void module_cache_get_stats(const struct module_cache *cache,
 			    struct module_cache_stats *stats);
 
@@ -110,7 +116,8 @@ void module_unref(struct module *module);
 /* The path from /proc/PID/maps when the module was first read. */
 const char *module_path(const struct module *module);
 
-const struct module_identity *module_identity(const struct module *module);
+/* The file the module was read from, as fstat(2) described it. */
+const struct file_key *module_identity(const struct module *module);
 
 /*
  * Stores a pointer to the module's GNU build-id (NT_GNU_BUILD_ID) in
