@@ -17,14 +17,15 @@ and print the medians, their ratios and nativemon's performance goals.
 Environment, with defaults in brackets:
   BENCH_ROUNDS           runs of each workload under each variant [5]
   BENCH_WORKLOADS        workloads to run, from: unwatched mprotect memfd
-                         direct jit alert start build http memory
+                         direct jit alert exec-miss start build http
+                         memory
                          [unwatched mprotect alert start build http memory]
   BENCH_VARIANTS         variants to run, from: native bare bare-poll
                          bare-maps bare-syscall bare-checks strace nativemon
                          nativemon-no-preload nativemon-callsite
                          [native bare strace nativemon]
-  BENCH_CALLS            watched calls per run of mprotect, memfd, direct
-                         and jit [50000]
+  BENCH_CALLS            watched calls per run of mprotect, memfd,
+                         direct, jit and exec-miss [50000]
   BENCH_UNWATCHED_CALLS  getppid() calls per run of unwatched [5000000]
   BENCH_ALERTS           direct syscalls per run of alert [20000]
   BENCH_STARTS           runs of /bin/true per run of start [500]
@@ -106,6 +107,7 @@ check_arguments() {
 	for workload in $workloads; do
 		case "$workload" in
 		unwatched | mprotect | memfd | direct | jit | alert) ;;
+		exec-miss) ;;
 		start | build | http | memory) ;;
 		*)
 			echo "run.sh: unknown workload '$workload' in" \
@@ -397,7 +399,7 @@ run_one() {
 	rm -f "$events"
 	case "$workload" in
 	unwatched) measure_calls unwatched "$variant" "$unwatched_calls" ;;
-	mprotect | memfd | direct | jit)
+	mprotect | memfd | direct | jit | exec-miss)
 		measure_calls "$workload" "$variant" "$calls"
 		;;
 	alert) measure_calls alert "$variant" "$alerts" ;;

@@ -10,7 +10,8 @@ set -eu
 : "${NATIVEMON:?NATIVEMON must name the nativemon binary under test}"
 build=$(dirname "$NATIVEMON")
 driver=${srcdir:-.}/bench/run.sh
-workloads='unwatched mprotect memfd direct jit alert start build http memory'
+workloads='unwatched mprotect memfd direct jit alert exec-miss start build http
+memory'
 variants='native bare nativemon'
 
 # NOTE: without strace installed the strace variant is left out, and
