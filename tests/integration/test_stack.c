@@ -119,6 +119,23 @@ static const char *frame_string(const json_t *frames, size_t index,
 	return value ? value : "(none)";
 }
 
+/* Fills stacks with the stacks of the run's two direct-syscall alerts. */
+static void collect_two_stacks(json_t *stacks[2])
+{
+	size_t i, count = 0;
+	json_t *event;
+
+	json_array_foreach(run.events, i, event) {
+		const char *action = harness_event_string(event, "event.action");
+
+		if (action && strcmp(action, "direct-syscall") == 0 &&
+		    count < 2)
+			stacks[count++] = stack_frames(event);
+	}
+	cr_assert_eq(count, 2, "%zu direct-syscall alerts; seen: %s", count,
+		     run.seen);
+}
+
 /*
  * Two alerts whose stacks share the frames below main. The records reuse
  * the objects of frames seen before, yet each names its own function and
@@ -128,23 +145,12 @@ Test(stack, alerts_keep_their_own_frames, .timeout = TEST_TIMEOUT)
 {
 	char *command[] = { harness_test_target(&run, "raw_memfd_sites"),
 			    NULL };
-	json_t *stacks[2], *event;
-	size_t i, count = 0;
+	json_t *stacks[2];
 
 	harness_test_observe(&run, NULL, command);
 
 	harness_test_expect_exit_code(&run, 0);
-	json_array_foreach(run.events, i, event)
-	{
-		const char *action =
-			harness_event_string(event, "event.action");
-
-		if (action && strcmp(action, "direct-syscall") == 0 &&
-		    count < 2)
-			stacks[count++] = stack_frames(event);
-	}
-	cr_assert_eq(count, 2, "%zu direct-syscall alerts; seen: %s", count,
-		     run.seen);
+	collect_two_stacks(stacks);
 	cr_expect(strncmp(frame_string(stacks[0], 0, "symbol"), "create_first+",
 			  13) == 0,
 		  "first alert, frame 0: %s",
@@ -161,7 +167,7 @@ Test(stack, alerts_keep_their_own_frames, .timeout = TEST_TIMEOUT)
 			  frame_string(stacks[1], 1, "address"),
 			  "both alerts return to the same place in main");
 	cr_expect_eq(json_array_size(stacks[0]), json_array_size(stacks[1]));
-	for (i = 2; i < json_array_size(stacks[0]); i++)
+	for (size_t i = 2; i < json_array_size(stacks[0]); i++)
 		cr_expect(json_equal(json_array_get(stacks[0], i),
 				     json_array_get(stacks[1], i)),
 			  "frame %zu differs below main", i);
@@ -187,8 +193,7 @@ static bool has_randomized_layout(void)
 Test(stack, alerts_of_two_runs_keep_their_addresses, .timeout = TEST_TIMEOUT)
 {
 	const char *program = harness_test_target(&run, "raw_memfd");
-	json_t *stacks[2], *event;
-	size_t i, count = 0;
+	json_t *stacks[2];
 
 	if (!has_randomized_layout())
 		cr_skip_test("address space layout randomization is off");
@@ -199,17 +204,7 @@ Test(stack, alerts_of_two_runs_keep_their_addresses, .timeout = TEST_TIMEOUT)
 					 NULL });
 
 	harness_test_expect_exit_code(&run, 0);
-	json_array_foreach(run.events, i, event)
-	{
-		const char *action =
-			harness_event_string(event, "event.action");
-
-		if (action && strcmp(action, "direct-syscall") == 0 &&
-		    count < 2)
-			stacks[count++] = stack_frames(event);
-	}
-	cr_assert_eq(count, 2, "%zu direct-syscall alerts; seen: %s", count,
-		     run.seen);
+	collect_two_stacks(stacks);
 	cr_expect_str_eq(frame_string(stacks[0], 0, "offset"),
 			 frame_string(stacks[1], 0, "offset"));
 	cr_expect_str_neq(frame_string(stacks[0], 0, "address"),
