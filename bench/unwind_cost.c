@@ -142,12 +142,6 @@ static const struct mapping *find_mapping(void *context, uint64_t address,
 	return process_find_mapping(context, address, err);
 }
 
-static void remember_identity(void *context, const struct mapping *mapping,
-			      const struct file_key *identity)
-{
-	process_remember_identity(context, mapping, identity);
-}
-
 static int compare_u64(const void *a, const void *b)
 {
 	uint64_t left = *(const uint64_t *)a, right = *(const uint64_t *)b;
@@ -163,7 +157,6 @@ static int measure(struct target *target, bool cold, uint64_t *samples,
 		.tgid = target->process->tgid,
 		.tid = target->pid,
 		.find_mapping = find_mapping,
-		.remember_identity = remember_identity,
 		.context = target->process,
 		.exe = &target->process->exe,
 	};

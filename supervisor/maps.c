@@ -411,7 +411,6 @@ const struct mapping *maps_insert(struct maps *maps,
 		(maps->count - 1 - index) * sizeof(*maps->items));
 	*item = *mapping;
 	item->path = path;
-	item->has_identity = false;
 	return item;
 }
 

@@ -11,8 +11,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "file_key.h"
-
 enum {
 	MAPPING_READ = 1 << 0,
 	MAPPING_WRITE = 1 << 1,
@@ -31,13 +29,6 @@ struct mapping {
 	bool deleted;	    /* the kernel appended " (deleted)" */
 	/* For a cache of mappings: its change count when last confirmed. */
 	unsigned long confirmed;
-	/*
-	 * For a cache of mappings: the identity of the mapped file that the
-	 * module cache found, valid when has_identity is true. An entry new
-	 * from the kernel has none.
-	 */
-	struct file_key identity;
-	bool has_identity;
 	/*
 	 * The path or pseudo-name ("[heap]", "[anon:NAME]") as the kernel
 	 * printed it, without " (deleted)"; NULL for an unnamed anonymous
@@ -116,9 +107,9 @@ int maps_read_executable_range(struct maps *maps, int fd, uint64_t start,
 
 /*
  * Adds a copy of mapping, fresh from the kernel, at its place in the
- * order, without a file identity. The mappings it overlaps are out of
- * date and go. Returns the copy, or NULL if memory ran out. The pointers
- * that earlier lookups returned are invalid afterwards.
+ * order. The mappings it overlaps are out of date and go. Returns the
+ * copy, or NULL if memory ran out. The pointers that earlier lookups
+ * returned are invalid afterwards.
  */
 const struct mapping *maps_insert(struct maps *maps,
 				  const struct mapping *mapping);

@@ -962,7 +962,6 @@ int module_cache_get(struct module_cache *cache, pid_t pid,
 	*out = NULL;
 	if (!is_file_mapping(mapping))
 		return -ENOENT;
-	cache->stats.file_stats++;
 	err = stat_mapped_file(pid, mapping, link, sizeof(link), &st);
 	if (err < 0)
 		return err;
@@ -978,29 +977,6 @@ int module_cache_get(struct module_cache *cache, pid_t pid,
 		insert_cached(cache, module);
 		module_unref(module);
 	}
-	module->last_used = ++cache->clock;
-	*out = module_ref(module);
-	return 0;
-}
-
-int module_cache_get_known(struct module_cache *cache, pid_t pid,
-			   const struct mapping *mapping, struct module **out)
-{
-	struct module *module;
-
-	if (!mapping->has_identity || !is_file_mapping(mapping))
-		return module_cache_get(cache, pid, mapping, out);
-
-	/*
-	 * NOTE: the identity comes from a stat(2) at an earlier lookup of
-	 * the mapping, so a rewrite in place since then, which changes the
-	 * size or a timestamp but not the mapping, goes unnoticed here.
-	 */
-	module = find_cached(cache, &mapping->identity);
-	if (!module)
-		return module_cache_get(cache, pid, mapping, out);
-
-	cache->stats.hits++;
 	module->last_used = ++cache->clock;
 	*out = module_ref(module);
 	return 0;

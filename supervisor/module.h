@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
+#include "file_key.h"
 #include "maps.h"
 
 /*
@@ -59,8 +59,6 @@ struct module_cache_stats {
 	size_t hits;	  /* lookups served from the cache */
 	size_t loads;	  /* files read */
 	size_t evictions; /* modules dropped to make room */
-	/* Mapped files stat()ed: through map_files, else the path as well. */
-	size_t file_stats;
 };
 
 /*
@@ -90,19 +88,6 @@ void module_cache_free(struct module_cache *cache);
  */
 int module_cache_get(struct module_cache *cache, pid_t pid,
 		     const struct mapping *mapping, struct module **module);
-
-/*
- * Finds the module like module_cache_get(), but when mapping->has_identity
- * is set, first looks for a cached module with mapping->identity, which
- * saves the stat(2) of the mapped file. The caller guarantees that the
- * identity was stored for this very mapping, as a cache of mappings does
- * until the entry is replaced. A file rewritten in place after the
- * identity was stored therefore still yields the module read before the
- * rewrite. Returns what module_cache_get() returns.
- */
-int module_cache_get_known(struct module_cache *cache, pid_t pid,
-			   const struct mapping *mapping,
-			   struct module **module);
 
 void module_cache_get_stats(const struct module_cache *cache,
 			    struct module_cache_stats *stats);

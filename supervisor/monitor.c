@@ -575,13 +575,6 @@ static const struct mapping *find_process_mapping(void *context,
 	return process_find_mapping(context, address, err);
 }
 
-static void remember_process_identity(void *context,
-				      const struct mapping *mapping,
-				      const struct file_key *identity)
-{
-	process_remember_identity(context, mapping, identity);
-}
-
 static void fill_unwind_target(const struct call *call,
 			       struct unwind_target *target)
 {
@@ -589,7 +582,6 @@ static void fill_unwind_target(const struct call *call,
 	target->tgid = call->tgid;
 	target->tid = call->tid;
 	target->find_mapping = find_process_mapping;
-	target->remember_identity = remember_process_identity;
 	target->context = call->process;
 	target->exe = &call->process->exe;
 }
@@ -970,11 +962,9 @@ static void read_origin_build_id(struct monitor *monitor, struct call *call)
 	if (!call->has_module || call->has_build_id)
 		return;
 	mapping = process_find_mapping(call->process, call->address, &err);
-	if (!mapping || module_cache_get_known(monitor->modules, call->tid,
-					       mapping, &module) < 0)
+	if (!mapping ||
+	    module_cache_get(monitor->modules, call->tid, mapping, &module) < 0)
 		return;
-	process_remember_identity(call->process, mapping,
-				  module_identity(module));
 	call->has_build_id =
 		format_build_id(module, call->build_id, sizeof(call->build_id));
 	module_unref(module);

@@ -854,12 +854,6 @@ static const struct mapping *confirm_mapping(struct process *process,
 	 */
 	cached->perms = process->queried.perms;
 	cached->confirmed = process->maps_changes;
-	/*
-	 * The entry was in doubt, and the query compares inode numbers
-	 * alone: after a file is deleted, a new file at its path can get
-	 * its number. So the file behind the entry is stat()ed again.
-	 */
-	cached->has_identity = false;
 	return cached;
 }
 
@@ -926,32 +920,6 @@ const struct mapping *process_find_mapping(struct process *process,
 	if (!mapping && process->maps_executable_only)
 		return find_uncached(process, address, err);
 	return mapping;
-}
-
-static bool is_same_mapping(const struct mapping *a, const struct mapping *b)
-{
-	return a->start == b->start && a->end == b->end &&
-	       a->offset == b->offset && same_backing(a, b);
-}
-
-void process_remember_identity(struct process *process,
-			       const struct mapping *mapping,
-			       const struct file_key *identity)
-{
-	struct mapping *cached;
-
-	if (!process->maps_valid)
-		return;
-	/*
-	 * Lookups since the one that returned mapping may have read the
-	 * cache again, so the entry is found anew.
-	 */
-	cached = (struct mapping *)maps_lookup(&process->maps, mapping->start);
-	if (!cached || !is_same_mapping(cached, mapping) ||
-	    is_doubtful(process, cached))
-		return;
-	cached->identity = *identity;
-	cached->has_identity = true;
 }
 
 void process_mark_dirty(struct process *process, pid_t tid, uint64_t start,

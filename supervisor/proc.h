@@ -207,20 +207,6 @@ const struct mapping *process_find_mapping(struct process *process,
 					   uint64_t address, int *err);
 
 /*
- * Stores identity, the file that the module cache found behind mapping,
- * with the cached entry of that mapping, which process_find_mapping()
- * then returns with it. mapping is a copy of an entry that
- * process_find_mapping() returned. Nothing is stored unless the cache
- * still contains an entry with the same range, offset and backing, which
- * the lookup would trust without asking the kernel. The identity goes with
- * the entry: when a change to the address space puts the entry in doubt,
- * or the entry is replaced or read again, as after an exec.
- */
-void process_remember_identity(struct process *process,
-			       const struct mapping *mapping,
-			       const struct file_key *identity);
-
-/*
  * Records that a call of thread tid may have remapped [start, start +
  * length); length 0 means that an executable mapping may have appeared
  * anywhere.

@@ -327,21 +327,6 @@ static bool is_executable(const struct region *region)
 }
 
 /*
- * Hands the identity of the module found for region back to the target,
- * whose next lookup of the mapping can then skip the stat(2) of the file.
- */
-static void remember_identity(struct context *context,
-			      const struct region *region,
-			      const struct module *module)
-{
-	const struct unwind_target *target = context->target;
-
-	if (target->remember_identity)
-		target->remember_identity(target->context, &region->copy,
-					  module_identity(module));
-}
-
-/*
  * Returns the region's module, reading it on first use. Module reads are
  * skipped once the deadline has passed, as they can take milliseconds.
  */
@@ -353,11 +338,9 @@ static struct module *region_module(struct context *context,
 	if (region->module_tried || is_past_deadline(context))
 		return region->module;
 	region->module_tried = true;
-	if (module_cache_get_known(context->unwinder->cache,
-				   context->target->tid, &region->copy,
-				   &module) < 0)
+	if (module_cache_get(context->unwinder->cache, context->target->tid,
+			     &region->copy, &module) < 0)
 		return NULL;
-	remember_identity(context, region, module);
 	if (module_load_bias(module, region->start, region->offset,
 			     is_executable(region), &region->bias) < 0) {
 		module_unref(module);

@@ -155,21 +155,10 @@ typedef const struct mapping *(*unwind_find_mapping_fn)(void *context,
 							uint64_t address,
 							int *err);
 
-/*
- * Stores identity, the file that the module cache found behind mapping,
- * so that the mapping callback can return it in mapping->identity next
- * time. mapping is a copy of what that callback returned.
- * process_remember_identity() of proc.h has this shape.
- */
-typedef void (*unwind_remember_identity_fn)(
-	void *context, const struct mapping *mapping,
-	const struct file_key *identity);
-
 struct unwind_target {
 	pid_t tgid;
 	pid_t tid; /* the blocked thread */
 	unwind_find_mapping_fn find_mapping;
-	unwind_remember_identity_fn remember_identity; /* may be NULL */
 	void *context;
 	const struct exe_identity *exe; /* may be NULL; see origin_classify() */
 };

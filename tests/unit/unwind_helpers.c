@@ -261,12 +261,6 @@ static const struct mapping *find_mapping(void *context, uint64_t address,
 	return process_find_mapping(context, address, err);
 }
 
-static void remember_identity(void *context, const struct mapping *mapping,
-			      const struct file_key *identity)
-{
-	process_remember_identity(context, mapping, identity);
-}
-
 void target_describe(struct target_process *target,
 		     struct unwind_target *unwind_target)
 {
@@ -274,7 +268,6 @@ void target_describe(struct target_process *target,
 	unwind_target->tgid = target->process->tgid;
 	unwind_target->tid = target->tid;
 	unwind_target->find_mapping = find_mapping;
-	unwind_target->remember_identity = remember_identity;
 	unwind_target->context = target->process;
 	unwind_target->exe = &target->process->exe;
 }
