@@ -39,6 +39,8 @@ RB_GENERATE_INTERNAL(digest_tree, digest_entry, node, compare_entries,
 struct digest_cache {
 	struct digest_tree entries;
 	size_t count;
+	/* The digest of the last file hashed that was changed too recently. */
+	struct module_digest unsettled;
 };
 
 struct digest_cache *digest_cache_new(void)
@@ -91,6 +93,10 @@ const struct module_digest *digest_cache_get(struct digest_cache *cache,
 	entry = RB_FIND(digest_tree, &cache->entries, &key);
 	if (entry)
 		return &entry->digest;
+	if (!file_key_is_settled(&st))
+		return module_digest_file(fd, &cache->unsettled) == 0
+			       ? &cache->unsettled
+			       : NULL;
 
 	entry = malloc(sizeof(*entry));
 	if (!entry)

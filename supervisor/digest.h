@@ -29,7 +29,9 @@ const struct module_digest *digest_cache_find(struct digest_cache *cache,
 
 /*
  * Returns the digest of the file open at fd, computing it on the first
- * request for that file. The digest stays valid until the next call.
+ * request for that file, or on every request while the file's last change
+ * is recent (see file_key_is_settled()). The digest stays valid until the
+ * next call.
  * Returns NULL when the file cannot be hashed (see module_digest_file()).
  */
 const struct module_digest *digest_cache_get(struct digest_cache *cache,

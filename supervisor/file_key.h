@@ -2,13 +2,14 @@
 /*
  * The identity of a file's content as the caches of nativemon key it:
  * device and inode name the file, and size, mtime and ctime change when
- * it is written.
- * NOTE: where timestamps are coarse, a write of the same size in the same
- * clock tick as the change before it keeps the key.
+ * it is written. Where timestamps are coarse, a write of the same size in
+ * the same clock tick as the change before it keeps the key, so caches
+ * keep only what they read from files whose key is settled.
  */
 #ifndef NATIVEMON_FILE_KEY_H
 #define NATIVEMON_FILE_KEY_H
 
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -55,5 +56,18 @@ static inline int file_key_compare(const struct file_key *a,
 		return file_key_compare_time(&a->mtime, &b->mtime);
 	return file_key_compare_time(&a->ctime, &b->ctime);
 }
+
+/*
+ * Returns true if facts read from the file that st describes may be kept
+ * under its key. The file's last change must lie at least two seconds in
+ * the past: a later write then changes mtime and ctime however coarse the
+ * file system's timestamps, which is how git treats "racily clean" index
+ * entries. Files on FUSE, whose server chooses the timestamps, are not
+ * read at all.
+ */
+bool file_key_is_settled(const struct stat *st);
+
+/* Returns true if the file open at fd is on a FUSE file system. */
+bool file_is_on_fuse(int fd);
 
 #endif

@@ -16,9 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -76,6 +74,7 @@ struct module {
 	struct file_key identity;
 	int fd; /* open until hashed, then -1 */
 	uint64_t last_used;
+	bool cached; /* held by a cache, as the module of its file */
 
 	uint8_t build_id[MODULE_BUILD_ID_MAX];
 	size_t build_id_size;
@@ -127,8 +126,11 @@ void module_cache_free(struct module_cache *cache)
 {
 	if (!cache)
 		return;
-	for (size_t i = 0; i < cache->capacity; i++)
+	for (size_t i = 0; i < cache->capacity; i++) {
+		if (cache->entries[i])
+			cache->entries[i]->cached = false;
 		module_unref(cache->entries[i]);
+	}
 	free(cache->entries);
 	free(cache);
 }
@@ -165,6 +167,11 @@ void module_unref(struct module *module)
 const char *module_path(const struct module *module)
 {
 	return module->path;
+}
+
+bool module_is_cached(const struct module *module)
+{
+	return module->cached;
 }
 
 const struct file_key *module_identity(const struct module *module)
@@ -263,11 +270,13 @@ static void insert_cached(struct module_cache *cache, struct module *module)
 			victim = i;
 	}
 	if (cache->entries[victim]) {
+		cache->entries[victim]->cached = false;
 		module_unref(cache->entries[victim]);
 		cache->stats.evictions++;
 		cache->stats.count--;
 	}
 	cache->entries[victim] = module_ref(module);
+	module->cached = true;
 	cache->stats.count++;
 }
 
@@ -275,22 +284,14 @@ static void insert_cached(struct module_cache *cache, struct module *module)
  * Opens the file at link for reading. The O_PATH step checks that it is
  * still the regular file that was stat()ed before anything opens it for
  * real: opening a FIFO or a device could block or have side effects.
- */
-/*
- * A FUSE daemon, which any user may run where fusermount3 is setuid, can
- * leave a read unanswered for ever, and nativemon's one thread would wait
- * with it, for every process it serves.
+ *
+ * A file on FUSE is refused. Its daemon, which any user may run where
+ * fusermount3 is setuid, can leave a read unanswered for ever, and
+ * nativemon's one thread would wait with it, for every process it serves.
  * NOTE: reads of target memory backed by a FUSE file can block the same
  * way, and so can a file on an overlay or bind mount whose lower layer is
  * FUSE, which fstatfs(2) does not show.
  */
-static bool is_on_fuse(int fd)
-{
-	struct statfs fs;
-
-	return fstatfs(fd, &fs) == 0 && fs.f_type == FUSE_SUPER_MAGIC;
-}
-
 static int open_checked(const char *link,
 			const struct file_key *identity)
 {
@@ -312,7 +313,7 @@ static int open_checked(const char *link,
 		fd = -ESTALE;
 		goto out;
 	}
-	if (is_on_fuse(path_fd)) {
+	if (file_is_on_fuse(path_fd)) {
 		fd = -EREMOTE;
 		goto out;
 	}
@@ -974,6 +975,11 @@ int module_cache_get(struct module_cache *cache, pid_t pid,
 		if (err < 0)
 			return err;
 		cache->stats.loads++;
+		/* A file changed just now is read again at the next lookup. */
+		if (!file_key_is_settled(&st)) {
+			*out = module;
+			return 0;
+		}
 		insert_cached(cache, module);
 		module_unref(module);
 	}
@@ -1104,7 +1110,7 @@ int module_digest_file(int fd, struct module_digest *digest)
 		return -EINVAL;
 	if (st.st_size > (off_t)MODULE_HASH_MAX)
 		return -EFBIG;
-	if (is_on_fuse(fd))
+	if (file_is_on_fuse(fd))
 		return -EREMOTE;
 	file_key_from_stat(&identity, &st);
 	if (elf_version(EV_CURRENT) != EV_NONE &&

@@ -77,7 +77,9 @@ void module_cache_free(struct module_cache *cache);
  * through /proc/PID/map_files, which needs CAP_SYS_ADMIN or
  * CAP_CHECKPOINT_RESTORE, and else through /proc/PID/root and the path,
  * whose device and inode must then match the mapping. Stores a new
- * reference in *module, which the caller drops with module_unref().
+ * reference in *module, which the caller drops with module_unref(). A
+ * module of a file changed in the last two seconds is not kept in the
+ * cache (see file_key_is_settled()).
  *
  * Returns 0 or a negative errno:
  *   -ENOENT   the mapping is not a file (anonymous memory, the vDSO);
@@ -100,6 +102,13 @@ void module_unref(struct module *module);
 
 /* The path from /proc/PID/maps when the module was first read. */
 const char *module_path(const struct module *module);
+
+/*
+ * Returns true while a module cache contains the module. A module it
+ * evicted, or never kept because its file changed just now, is read anew
+ * at the next lookup of its file.
+ */
+bool module_is_cached(const struct module *module);
 
 /* The file the module was read from, as fstat(2) described it. */
 const struct file_key *module_identity(const struct module *module);

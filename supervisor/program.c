@@ -117,11 +117,14 @@ const struct program_facts *program_cache_read(struct program_cache *cache,
 	struct program_entry *entry;
 	struct stat st;
 
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0 || file_is_on_fuse(fd))
 		return NULL;
 	known = program_cache_find(cache, &st);
 	if (known)
 		return known;
+	if (!file_key_is_settled(&st))
+		return read_facts(fd, &cache->unsettled) == 0 ? &cache->unsettled
+							       : NULL;
 
 	entry = malloc(sizeof(*entry));
 	if (!entry)

@@ -28,6 +28,8 @@ RB_HEAD(program_tree, program_entry);
 struct program_cache {
 	struct program_tree entries;
 	size_t count;
+	/* The facts of the last file read that was changed too recently. */
+	struct program_facts unsettled;
 };
 
 void program_cache_init(struct program_cache *cache);
@@ -42,8 +44,10 @@ const struct program_facts *program_cache_find(struct program_cache *cache,
 
 /*
  * Returns the facts of the ELF file open at fd, reading its headers on the
- * first request for that file. The facts stay valid until the next call.
- * Returns NULL for a file that is not ELF or cannot be read.
+ * first request for that file, or on every request while the file's last
+ * change is recent (see file_key_is_settled()). The facts stay valid until
+ * the next call. Returns NULL for a file that is not ELF, cannot be read
+ * or is on FUSE, which could leave the read unanswered for ever.
  */
 const struct program_facts *program_cache_read(struct program_cache *cache,
 					       int fd);

@@ -546,6 +546,9 @@ static json_t *shared_frame_object(struct record_frames *shared,
 	struct escaping own = { 0 };
 	json_t *object;
 
+	/* A slot would keep alive a module that the cache let go. */
+	if (frame->module && !module_is_cached(frame->module))
+		return frame_object(frame, escaping);
 	if (slot->object && same_frame(&slot->frame, frame))
 		return json_incref(slot->object);
 	object = frame_object(frame, &own);

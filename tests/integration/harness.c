@@ -592,6 +592,21 @@ char *harness_test_target(struct harness_test *test, const char *name)
 	return harness_test_own(test, harness_target_path(name));
 }
 
+static bool is_recent(const struct timespec *change)
+{
+	return change->tv_sec + 3 >= time(NULL);
+}
+
+void harness_wait_until_settled(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "cannot stat %s: %s", path,
+		     strerror(errno));
+	while (is_recent(&st.st_mtim) || is_recent(&st.st_ctim))
+		usleep(100000);
+}
+
 void harness_test_read_log(struct harness_test *test)
 {
 	json_decref(test->events);

@@ -186,6 +186,14 @@ char *harness_test_format(struct harness_test *test, const char *format, ...)
 char *harness_test_target(struct harness_test *test, const char *name);
 
 /*
+ * Wait until the file at path was last changed more than three seconds
+ * ago. nativemon's caches keep nothing they read from a file changed in
+ * the last two seconds, and make check runs the tests right after it
+ * links the targets.
+ */
+void harness_wait_until_settled(const char *path);
+
+/*
  * Read the log at test->log into test->events and describe the records in
  * test->seen, replacing those of an earlier run.
  */

@@ -147,6 +147,8 @@ Test(stack, alerts_keep_their_own_frames, .timeout = TEST_TIMEOUT)
 			    NULL };
 	json_t *stacks[2];
 
+	/* Frames are shared only for a module that the cache keeps. */
+	harness_wait_until_settled(command[0]);
 	harness_test_observe(&run, NULL, command);
 
 	harness_test_expect_exit_code(&run, 0);
@@ -197,6 +199,7 @@ Test(stack, alerts_of_two_runs_keep_their_addresses, .timeout = TEST_TIMEOUT)
 
 	if (!has_randomized_layout())
 		cr_skip_test("address space layout randomization is off");
+	harness_wait_until_settled(program);
 	harness_test_observe(&run, NULL,
 			     (char *[]){ "sh", "-c",
 					 harness_test_format(&run, "%s && %s",

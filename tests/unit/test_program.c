@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "program.h"
+#include "unwind_helpers.h"
 
 static struct program_cache cache;
 static char scratch[64];
@@ -32,21 +33,6 @@ static void tear_down(void)
 }
 
 TestSuite(program, .init = set_up, .fini = tear_down, .timeout = 30);
-
-/* Returns the path of a test target in one of two buffers, used in turn. */
-static const char *target(const char *name)
-{
-	static char paths[2][4096];
-	static unsigned int next;
-	char *path = paths[next++ % 2];
-	const char *directory = getenv("TARGETS");
-
-	cr_assert_not_null(
-		directory,
-		"TARGETS is not set; run the tests with 'make check'");
-	snprintf(path, sizeof(paths[0]), "%s/%s", directory, name);
-	return path;
-}
 
 static int open_file(const char *path)
 {
@@ -102,17 +88,17 @@ Test(program, reads_abi_and_interpreter)
 {
 	const struct program_facts *facts;
 
-	facts = read_program(target("static_raw"));
+	facts = read_program(target_path("static_raw"));
 	cr_assert_not_null(facts);
 	cr_expect_eq(facts->abi, ABI_X86_64);
 	cr_expect(facts->is_static, "static_raw has no PT_INTERP");
 
-	facts = read_program(target("anon_i386"));
+	facts = read_program(target_path("anon_i386"));
 	cr_assert_not_null(facts);
 	cr_expect_eq(facts->abi, ABI_I386);
 	cr_expect(facts->is_static, "anon_i386 has no PT_INTERP");
 
-	facts = read_program(target("wrap_idle"));
+	facts = read_program(target_path("wrap_idle"));
 	cr_assert_not_null(facts);
 	cr_expect_eq(facts->abi, ABI_X86_64);
 	cr_expect(!facts->is_static, "wrap_idle is linked dynamically");
@@ -120,12 +106,13 @@ Test(program, reads_abi_and_interpreter)
 
 Test(program, finds_a_program_read_before)
 {
-	const char *path = target("static_raw");
+	const char *path = target_path("static_raw");
 	const struct program_facts *facts;
 	struct stat st, other;
 
+	wait_until_settled(path);
 	stat_file(path, &st);
-	stat_file(target("wrap_idle"), &other);
+	stat_file(target_path("wrap_idle"), &other);
 	cr_expect_null(program_cache_find(&cache, &st),
 		       "an empty cache knows no program");
 	facts = read_program(path);
@@ -135,23 +122,42 @@ Test(program, finds_a_program_read_before)
 		       "a program never read is not found");
 }
 
+/*
+ * A program changed just now could change again within the same clock
+ * tick and keep its key, so its facts are read again at each request.
+ */
+Test(program, keeps_no_facts_of_a_fresh_program)
+{
+	const struct program_facts *facts;
+	struct stat st;
+
+	make_copy(target_path("static_raw"));
+	stat_file(scratch, &st);
+	facts = read_program(scratch);
+	cr_assert_not_null(facts);
+	cr_expect(facts->is_static);
+	cr_expect_null(program_cache_find(&cache, &st),
+		       "the facts of a file changed just now were kept");
+}
+
 Test(program, rewritten_program_is_read_again)
 {
 	const struct program_facts *facts;
 	struct stat before, after;
 
-	make_copy(target("static_raw"));
+	make_copy(target_path("static_raw"));
+	wait_until_settled(scratch);
 	stat_file(scratch, &before);
 	facts = read_program(scratch);
 	cr_assert_not_null(facts);
 	cr_expect(facts->is_static);
+	cr_expect_eq(program_cache_find(&cache, &before), facts);
 
-	rewrite_with(scratch, target("wrap_idle"));
+	rewrite_with(scratch, target_path("wrap_idle"));
 	stat_file(scratch, &after);
 	cr_assert_eq(after.st_ino, before.st_ino, "the rewrite kept the inode");
-	cr_expect_null(
-		program_cache_find(&cache, &after),
-		"the rewritten file matched the facts of its old content");
+	cr_expect_null(program_cache_find(&cache, &after),
+		       "the rewritten file matched the facts of its old content");
 	facts = read_program(scratch);
 	cr_assert_not_null(facts);
 	cr_expect(!facts->is_static,

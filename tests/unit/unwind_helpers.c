@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "file_key.h"
 #include "procfs.h"
 
 #define DEADLINE_MS 10000
@@ -70,6 +72,35 @@ static void exec_target(const char *path, char *const arguments[], int input[2],
 	_exit(127);
 }
 
+void wait_until_settled(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "cannot stat %s: %s", path,
+		     strerror(errno));
+	while (!file_key_is_settled(&st))
+		usleep(100000);
+}
+
+static int settle_entry(const char *path, const struct stat *st, int type)
+{
+	(void)st;
+	if (type == FTW_F)
+		wait_until_settled(path);
+	return 0;
+}
+
+static void settle_targets(void)
+{
+	static bool settled;
+
+	if (settled)
+		return;
+	cr_assert_eq(ftw(target_path("."), settle_entry, 16), 0,
+		     "cannot list the targets: %s", strerror(errno));
+	settled = true;
+}
+
 void target_start(struct target_process *target, const char *name,
 		  char *const arguments[])
 {
@@ -77,6 +108,7 @@ void target_start(struct target_process *target, const char *name,
 	pid_t parent = getpid();
 	int input[2], output[2];
 
+	settle_targets();
 	memset(target, 0, sizeof(*target));
 	target->pid = -1;
 	proc_table_init(&target->table);

@@ -61,8 +61,18 @@ struct target_process {
 const char *target_path(const char *name);
 
 /*
+ * Waits until the last change of the file at path is settled, so that the
+ * module and program caches keep what they read from it (see
+ * file_key_is_settled()).
+ */
+void wait_until_settled(const char *path);
+
+/*
  * Starts $TARGETS/name with the NULL-terminated arguments after argv[0],
- * which may be NULL, and kills it when the test process dies.
+ * which may be NULL, and kills it when the test process dies. The first
+ * start waits until every file in $TARGETS is settled: make check runs
+ * the tests right after it links them, and the module cache keeps no
+ * module of a file changed just now.
  */
 void target_start(struct target_process *target, const char *name,
 		  char *const arguments[]);
