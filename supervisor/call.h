@@ -60,7 +60,8 @@ struct finding {
 	const struct load_request *load; /* the shim's report, or NULL */
 	const char *load_caller;	 /* file of the code that asked */
 	int map_fd; /* the target's descriptor of the file mapped, or -1 */
-	const struct module_digest *digest; /* NULL until computed */
+	bool has_digest; /* digest is set */
+	struct module_digest digest;
 	char file_build_id[2 * MODULE_BUILD_ID_MAX + 1]; /* hex of digest's */
 
 	/*

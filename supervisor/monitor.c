@@ -1126,20 +1126,30 @@ static void decide(const struct monitor *monitor, struct call *call)
 static void digest_module(struct monitor *monitor, struct call *call,
 			  struct finding *finding)
 {
+	const struct module_digest *digest;
 	int fd;
 
-	if (!S_ISREG(finding->file.st.st_mode) || call->process->userfaultfd)
+	if (finding->has_digest || !S_ISREG(finding->file.st.st_mode) ||
+	    call->process->userfaultfd)
 		return;
 	/* The stat came from the descriptor that the caller maps. */
-	finding->digest = digest_cache_find(monitor->digests,
-					    &finding->file.st);
-	if (finding->digest)
-		return;
-	fd = target_open_file(call->tid, finding->map_fd, &finding->file);
-	if (fd < 0)
-		return;
-	finding->digest = digest_cache_get(monitor->digests, fd);
-	close(fd);
+	digest = digest_cache_find(monitor->digests, &finding->file.st);
+	if (!digest) {
+		fd = target_open_file(call->tid, finding->map_fd,
+				      &finding->file);
+		if (fd < 0)
+			return;
+		digest = digest_cache_get(monitor->digests, fd);
+		close(fd);
+	}
+	/*
+	 * A copy, because the digest of a file changed just now is valid
+	 * only until the cache's next call, which another finding may make.
+	 */
+	if (digest) {
+		finding->digest = *digest;
+		finding->has_digest = true;
+	}
 }
 
 /*
@@ -1172,14 +1182,12 @@ static void check_static(struct monitor *monitor, struct call *call,
 static void read_file_build_id(struct monitor *monitor, struct call *call,
 			       struct finding *finding)
 {
-	const struct module_digest *digest;
-
 	if (!finding->has_file)
 		return;
 	digest_module(monitor, call, finding);
-	digest = finding->digest;
-	if (digest)
-		format_hex(digest->build_id, digest->build_id_size,
+	if (finding->has_digest)
+		format_hex(finding->digest.build_id,
+			   finding->digest.build_id_size,
 			   finding->file_build_id);
 }
 

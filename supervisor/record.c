@@ -678,7 +678,8 @@ static void add_load_fields(json_t *record, const struct call *call,
 {
 	const struct load_request *load = finding->load;
 	const char *caller = finding->load_caller;
-	const struct module_digest *digest = finding->digest;
+	const struct module_digest *digest =
+		finding->has_digest ? &finding->digest : NULL;
 
 	if (finding->event != EVENT_MODULE_LOAD)
 		return;
