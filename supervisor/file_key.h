@@ -2,9 +2,9 @@
 /*
  * The identity of a file's content as the caches of nativemon key it:
  * device and inode name the file, and size, mtime and ctime change when
- * it is written. Where timestamps are coarse, a write of the same size in
- * the same clock tick as the change before it keeps the key, so caches
- * keep only what they read from files whose key is settled.
+ * it is written. A write of the same size in the same clock tick as the
+ * change before it keeps the key, so caches keep only what they read from
+ * files whose key is settled.
  */
 #ifndef NATIVEMON_FILE_KEY_H
 #define NATIVEMON_FILE_KEY_H
@@ -58,12 +58,15 @@ static inline int file_key_compare(const struct file_key *a,
 }
 
 /*
- * Returns true if facts read from the file that st describes may be kept
- * under its key. The file's last change must lie at least two seconds in
- * the past: a later write then changes mtime and ctime however coarse the
- * file system's timestamps, which is how git treats "racily clean" index
- * entries. Files on FUSE, whose server chooses the timestamps, are not
- * read at all.
+ * Returns true if facts read now from the file that st describes may be
+ * kept under its key. Its ctime must lie far enough back that a later
+ * change gets another one, however coarse the timestamps. git treats
+ * "racily clean" index entries the same way. The margin is 20 ms for a
+ * ctime with nanoseconds and two seconds for one without. Only ctime counts, because utimensat(2)
+ * sets mtime to anything but ctime to the present.
+ * NOTE: writes through a shared writable mapping to pages that are
+ * already dirty, and writes to the block device under a file, change its
+ * content without its ctime; only a read of the content would show them.
  */
 bool file_key_is_settled(const struct stat *st);
 

@@ -55,6 +55,7 @@ int monitor_init(struct monitor *monitor, const struct policy *policy,
 	monitor->needs = policy->needs;
 	monitor->sink = sink;
 	proc_table_init(&monitor->processes);
+	program_cache_init(&monitor->programs);
 	monitor->stack_words = calloc(STACK_SCAN_WORDS, sizeof(uint64_t));
 	if (!monitor->stack_words)
 		return -ENOMEM;
@@ -107,6 +108,7 @@ void monitor_fini(struct monitor *monitor)
 	module_cache_free(monitor->modules);
 	digest_cache_free(monitor->digests);
 	monitor->digests = NULL;
+	program_cache_fini(&monitor->programs);
 	monitor->unwinder = NULL;
 	monitor->modules = NULL;
 	free(monitor->stack_words);
@@ -1154,14 +1156,13 @@ static void digest_module(struct monitor *monitor, struct call *call,
 
 /*
  * A statically linked program never loads the preload shim, so its
- * dlopen calls go unattributed, and its exec event is marked. The facts
- * are remembered per file: the table reads the new image's ABI from them
- * once the exec has run.
+ * dlopen calls go unattributed, and its exec event is marked. A build
+ * runs the same programs again and again, so the result is kept per file.
  */
 static void check_static(struct monitor *monitor, struct call *call,
 			 struct finding *finding)
 {
-	struct program_cache *programs = &monitor->processes.programs;
+	struct program_cache *programs = &monitor->programs;
 	const struct program_facts *facts;
 	int fd;
 

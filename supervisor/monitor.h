@@ -16,6 +16,7 @@
 #include "policy/policy.h"
 #include "proc.h"
 #include "profile.h"
+#include "program.h"
 #include "unwind.h"
 
 /* 64 KiB of stack, as much as one unwind reads by default. */
@@ -35,6 +36,7 @@ struct monitor {
 	struct proc_table processes;
 	struct module_cache *modules; /* unwind tables and symbols */
 	struct digest_cache *digests; /* of files reported as module loads */
+	struct program_cache programs; /* static checks of executed programs */
 	struct record_frames *frames; /* shared by records; see record.h */
 	uint64_t *stack_words;	      /* STACK_SCAN_WORDS, see monitor.c */
 	struct unwinder *unwinder;

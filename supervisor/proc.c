@@ -6,6 +6,7 @@
  */
 #include "proc.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -47,7 +48,6 @@ void proc_table_init(struct proc_table *table)
 	memset(table, 0, sizeof(*table));
 	RB_INIT(&table->processes);
 	RB_INIT(&table->threads);
-	program_cache_init(&table->programs);
 	table->supervisor_pid = getpid();
 	if (procfs_readlink("/proc/self/exe", exe, sizeof(exe)) >= 0)
 		table->supervisor_exe = strdup(exe);
@@ -127,30 +127,36 @@ void proc_table_fini(struct proc_table *table)
 		remove_process(table, process);
 	free(table->supervisor_exe);
 	table->supervisor_exe = NULL;
-	program_cache_fini(&table->programs);
 }
 
 /*
- * Returns the ABI of the program at path, which st describes, from the
- * cache of program facts that the exec checks fill as well. An exec of a
- * program already seen then opens nothing.
+ * Returns the ABI the program at path was built for, from the class and
+ * machine fields of its ELF header: i386 and x32 programs legitimately
+ * make every syscall through their own ABI. The header is read at every
+ * new image, because the ABI decides alerts, and the content of a file
+ * can change without its timestamps, for example under a loop-mounted
+ * image that its owner rewrites.
  */
-static enum abi read_exe_abi(struct proc_table *table, const char *path,
-			     const struct stat *st)
+static enum abi read_exe_abi(const char *path)
 {
-	const struct program_facts *facts = NULL;
-	int fd;
+	Elf32_Ehdr header;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
-	if (st)
-		facts = program_cache_find(&table->programs, st);
-	if (!facts) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return ABI_UNKNOWN;
-		facts = program_cache_read(&table->programs, fd);
-		close(fd);
-	}
-	return facts ? facts->abi : ABI_UNKNOWN;
+	if (fd < 0)
+		return ABI_UNKNOWN;
+	n = pread(fd, &header, sizeof(header), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(header) ||
+	    memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+		return ABI_UNKNOWN;
+	if (header.e_ident[EI_CLASS] == ELFCLASS64)
+		return ABI_X86_64;
+	if (header.e_machine == EM_386)
+		return ABI_I386;
+	if (header.e_machine == EM_X86_64)
+		return ABI_X32;
+	return ABI_UNKNOWN;
 }
 
 static bool same_exe(const struct exe_identity *a, const struct exe_identity *b)
@@ -274,8 +280,7 @@ static void load_image(struct proc_table *table, struct process *process,
 	if (parent && parent->exe_path && same_exe(&parent->exe, &process->exe))
 		process->exe_abi = parent->exe_abi;
 	else
-		process->exe_abi = read_exe_abi(table, path,
-						has_stat ? &st : NULL);
+		process->exe_abi = read_exe_abi(path);
 }
 
 /*

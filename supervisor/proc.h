@@ -18,7 +18,6 @@
 #include "maps.h"
 #include "origin.h"
 #include "procfs.h"
-#include "program.h"
 
 /* Address ranges whose cached mappings may be out of date. */
 #define PROCESS_DIRTY_MAX 8
@@ -179,7 +178,6 @@ struct proc_table {
 	size_t thread_count;
 	pid_t supervisor_pid; /* where lineages stop */
 	char *supervisor_exe; /* an image of it is left out of lineages */
-	struct program_cache programs; /* shared with the exec checks */
 };
 
 void proc_table_init(struct proc_table *table);

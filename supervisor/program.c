@@ -50,21 +50,6 @@ void program_cache_fini(struct program_cache *cache)
 	cache->count = 0;
 }
 
-/*
- * The ABI from the class and machine of the ELF header: i386 and x32
- * programs legitimately make every syscall through their own ABI.
- */
-static enum abi abi_of(const GElf_Ehdr *header)
-{
-	if (header->e_ident[EI_CLASS] == ELFCLASS64)
-		return ABI_X86_64;
-	if (header->e_machine == EM_386)
-		return ABI_I386;
-	if (header->e_machine == EM_X86_64)
-		return ABI_X32;
-	return ABI_UNKNOWN;
-}
-
 static bool has_interpreter(Elf *elf, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -80,7 +65,6 @@ static bool has_interpreter(Elf *elf, size_t count)
 /* libelf reads only the headers asked for (two preads), not the file. */
 static int read_facts(int fd, struct program_facts *facts)
 {
-	GElf_Ehdr header;
 	size_t count;
 	int err = -ENOEXEC;
 	Elf *elf;
@@ -90,9 +74,7 @@ static int read_facts(int fd, struct program_facts *facts)
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -ENOEXEC;
-	if (elf_kind(elf) == ELF_K_ELF && gelf_getehdr(elf, &header) &&
-	    elf_getphdrnum(elf, &count) == 0) {
-		facts->abi = abi_of(&header);
+	if (elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &count) == 0) {
 		facts->is_static = !has_interpreter(elf, count);
 		err = 0;
 	}

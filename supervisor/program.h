@@ -2,10 +2,9 @@
 /*
  * Facts from the ELF headers of executed programs, read once per file. A
  * build runs the same compiler and assembler hundreds of times, and each
- * exec would otherwise open its program twice: before the exec to see
- * whether it is static, and after it for the ABI. Entries are keyed like
- * the digest cache's (device, inode, size, mtime and ctime), so a program
- * replaced or rewritten is read again.
+ * exec would otherwise open its program to see whether it is static.
+ * Entries are keyed like the digest cache's (device, inode, size, mtime
+ * and ctime), so a program replaced or rewritten is read again.
  */
 #ifndef NATIVEMON_PROGRAM_H
 #define NATIVEMON_PROGRAM_H
@@ -15,10 +14,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-#include "policy/policy.h"
-
 struct program_facts {
-	enum abi abi;	/* ABI_UNKNOWN for a class or machine it cannot run */
 	bool is_static; /* no program interpreter (PT_INTERP) */
 };
 
