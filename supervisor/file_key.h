@@ -62,8 +62,9 @@ static inline int file_key_compare(const struct file_key *a,
  * kept under its key. Its ctime must lie far enough back that a later
  * change gets another one, however coarse the timestamps. git treats
  * "racily clean" index entries the same way. The margin is 20 ms for a
- * ctime with nanoseconds and two seconds for one without. Only ctime counts, because utimensat(2)
- * sets mtime to anything but ctime to the present.
+ * ctime with nanoseconds and two seconds for one without. Only ctime
+ * counts, because utimensat(2) sets mtime to anything but ctime to the
+ * present.
  * NOTE: writes through a shared writable mapping to pages that are
  * already dirty, and writes to the block device under a file, change its
  * content without its ctime; only a read of the content would show them.

@@ -78,8 +78,8 @@ void module_cache_free(struct module_cache *cache);
  * CAP_CHECKPOINT_RESTORE, and else through /proc/PID/root and the path,
  * whose device and inode must then match the mapping. Stores a new
  * reference in *module, which the caller drops with module_unref(). A
- * module of a file changed in the last two seconds is not kept in the
- * cache (see file_key_is_settled()).
+ * module of a file changed just now is not kept in the cache (see
+ * file_key_is_settled()).
  *
  * Returns 0 or a negative errno:
  *   -ENOENT   the mapping is not a file (anonymous memory, the vDSO);

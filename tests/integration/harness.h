@@ -187,9 +187,9 @@ char *harness_test_target(struct harness_test *test, const char *name);
 
 /*
  * Wait until the file at path was last changed more than three seconds
- * ago. nativemon's caches keep nothing they read from a file changed in
- * the last two seconds, and make check runs the tests right after it
- * links the targets.
+ * ago. nativemon's caches keep nothing they read from a file changed just
+ * now (two seconds at the most), and make check runs the tests right
+ * after it links the targets.
  */
 void harness_wait_until_settled(const char *path);
 

@@ -323,8 +323,8 @@ Test(detect, i386_program_shellcode_alerts, .timeout = TEST_TIMEOUT)
 }
 
 /*
- * The second start of an i386 program takes its ABI from the facts that
- * the first exec left in the cache, and must still count as i386.
+ * The second start of an i386 program, with its static check answered
+ * from the program cache, must still count as i386.
  */
 Test(detect, i386_program_started_twice, .timeout = TEST_TIMEOUT)
 {
