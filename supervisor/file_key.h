@@ -66,8 +66,9 @@ static inline int file_key_compare(const struct file_key *a,
  * counts, because utimensat(2) sets mtime to anything but ctime to the
  * present.
  * NOTE: writes through a shared writable mapping to pages that are
- * already dirty, and writes to the block device under a file, change its
- * content without its ctime; only a read of the content would show them.
+ * already dirty change a file's content without its ctime, and so do
+ * writes to the block device under it. Only a read of the content would
+ * show them.
  */
 bool file_key_is_settled(const struct stat *st);
 

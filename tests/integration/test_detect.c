@@ -323,8 +323,8 @@ Test(detect, i386_program_shellcode_alerts, .timeout = TEST_TIMEOUT)
 }
 
 /*
- * The second start of an i386 program, with its static check answered
- * from the program cache, must still count as i386.
+ * The second start of an i386 program, whose static check comes from the
+ * program cache, must still count as i386.
  */
 Test(detect, i386_program_started_twice, .timeout = TEST_TIMEOUT)
 {
