@@ -65,11 +65,10 @@ struct finding {
 	char file_build_id[2 * MODULE_BUILD_ID_MAX + 1]; /* hex of digest's */
 
 	/*
-	 * The rule keeps the event and its window is not folding: a record
-	 * is built by record_build() after the response.
+	 * The rule keeps the event and its window is not folding: a draft
+	 * of its record is made by record_draft_new() after the response.
 	 */
 	bool record_due;
-	json_t *record;
 	char fold_key[TARGET_PATH_MAX + 128]; /* empty: never folded */
 	char summary[1024];		      /* empty: no stderr line */
 };

@@ -6,11 +6,12 @@
  * same log never interleave inside a line.
  *
  * Serializing, writing and freeing a record took a third of nativemon's
- * time per alert in a profile, so a writer thread does them while the
- * supervisor goes on with the next notification. The supervisor's thread
- * hands each record over with what to set in it, and never touches a
- * record again after that: only the writer sets fields, serializes and
- * drops references. The queue is bounded, and a full queue makes the
+ * time per alert in a profile, and building it a fifth of the rest, so a
+ * writer thread does all of it while the supervisor goes on with the next
+ * notification. The supervisor's thread
+ * hands over a draft of each record with what to set in it, and never
+ * touches the draft again: only the writer builds the record, sets fields,
+ * serializes and frees. The queue is bounded, and a full queue makes the
  * supervisor wait, so no record is dropped. The sink waits for the queue
  * to drain before it reports its losses or closes.
  *
@@ -49,10 +50,11 @@
 struct fold_slot {
 	char *key;
 	/*
-	 * The record to write again when the window closes. The slot owns
-	 * one reference, which it hands to the writer with the last job.
+	 * The draft of the record to write again when the window closes.
+	 * The writer keeps the record it built in the draft, and the slot
+	 * hands the draft back to the writer with the last job.
 	 */
-	json_t *record;
+	struct event_draft *draft;
 	char *summary;
 	unsigned long count; /* occurrences since the first was written */
 	struct timespec opened;	 /* CLOCK_MONOTONIC */
@@ -60,14 +62,16 @@ struct fold_slot {
 };
 
 /*
- * A record for the writer, with the count to set in it. A count of 0 only
- * drops the reference. With times, @timestamp, event.start and event.end
- * are set from first_time and last_time as well.
+ * A draft for the writer, with the count to set in its record. A count of
+ * 0 writes nothing. With times, @timestamp, event.start and event.end are
+ * set from first_time and last_time as well. The last job of a draft
+ * frees it.
  */
 struct write_job {
-	json_t *record;
+	struct event_draft *draft;
 	unsigned long count;
 	bool times;
+	bool last;
 	struct timespec first_time, last_time;
 };
 
@@ -102,14 +106,23 @@ struct event_sink {
 	struct fold_slot slots[FOLD_SLOTS];
 };
 
-/* UTF-8 decoding through glibc, independent of the user's locale. */
+static locale_t utf8_locale_object;
+
+static void open_utf8_locale(void)
+{
+	utf8_locale_object = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/*
+ * UTF-8 decoding through glibc, independent of the user's locale. The
+ * writer thread and the supervisor's thread both check text.
+ */
 static locale_t utf8_locale(void)
 {
-	static locale_t locale;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!locale)
-		locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-	return locale;
+	pthread_once(&once, open_utf8_locale);
+	return utf8_locale_object;
 }
 
 /*
@@ -411,19 +424,41 @@ static void set_time(json_t *record, const char *path,
 	event_set(record, path, json_string(text));
 }
 
-/* Sets the job's fields in the record, writes it and drops the reference. */
+static void free_draft(struct event_draft *draft)
+{
+	json_decref(draft->record);
+	draft->free(draft);
+}
+
+/*
+ * Builds the draft's record unless an earlier job did, sets the job's
+ * fields in it and writes it.
+ */
+static void write_draft(struct event_sink *sink, const struct write_job *job)
+{
+	struct event_draft *draft = job->draft;
+
+	if (!draft->record)
+		draft->record = draft->build(draft);
+	if (!draft->record) {
+		count_lost(sink);
+		return;
+	}
+	set_count(draft->record, job->count);
+	if (job->times) {
+		set_time(draft->record, "@timestamp", &job->last_time);
+		set_time(draft->record, "event.start", &job->first_time);
+		set_time(draft->record, "event.end", &job->last_time);
+	}
+	write_record(sink, draft->record);
+}
+
 static void run_job(struct event_sink *sink, const struct write_job *job)
 {
-	if (job->count > 0) {
-		set_count(job->record, job->count);
-		if (job->times) {
-			set_time(job->record, "@timestamp", &job->last_time);
-			set_time(job->record, "event.start", &job->first_time);
-			set_time(job->record, "event.end", &job->last_time);
-		}
-		write_record(sink, job->record);
-	}
-	json_decref(job->record);
+	if (job->count > 0)
+		write_draft(sink, job);
+	if (job->last)
+		free_draft(job->draft);
 }
 
 static void *run_writer(void *argument)
@@ -481,8 +516,8 @@ static void announce(struct write_queue *queue)
 
 /*
  * Hands a job to the writer, waiting while the queue is full. Without a
- * log file the job only drops its reference. Without a writer thread it
- * runs here. The writer is woken for a whole batch; until then
+ * log file the job only frees its draft. Without a writer thread it runs
+ * here. The writer is woken for a whole batch; until then
  * event_sink_next_flush_ms() bounds the wait for it.
  */
 static void submit(struct event_sink *sink, const struct write_job *job)
@@ -490,7 +525,8 @@ static void submit(struct event_sink *sink, const struct write_job *job)
 	struct write_queue *queue = &sink->queue;
 
 	if (sink->fd < 0) {
-		json_decref(job->record);
+		if (job->last)
+			free_draft(job->draft);
 		return;
 	}
 	if (!start_writer(sink)) {
@@ -529,14 +565,15 @@ static void stop_writer(struct event_sink *sink)
 static void close_slot(struct event_sink *sink, struct fold_slot *slot)
 {
 	struct write_job job = {
-		.record = slot->record,
+		.draft = slot->draft,
 		.count = slot->count,
 		.times = true,
+		.last = true,
 		.first_time = slot->first_time,
 		.last_time = slot->last_time,
 	};
 
-	if (slot->record)
+	if (slot->draft)
 		submit(sink, &job);
 	if (slot->count > 0)
 		print_summary(sink, slot->summary, slot->count);
@@ -646,8 +683,11 @@ static struct fold_slot *claim_slot(struct event_sink *sink)
 	return oldest;
 }
 
-/* Opens a window for key, taking over the reference to record. */
-static void open_slot(struct event_sink *sink, json_t *record,
+/*
+ * Opens a window for key, which hands draft to the writer again when it
+ * closes.
+ */
+static void open_slot(struct event_sink *sink, struct event_draft *draft,
 		      const char *key, const char *summary,
 		      const struct timespec *now)
 {
@@ -658,39 +698,38 @@ static void open_slot(struct event_sink *sink, json_t *record,
 	if (!slot->key) {
 		free(slot->summary);
 		slot->summary = NULL;
-		/* The writer may hold the record by now: it drops it too. */
-		submit(sink, &(struct write_job){ .record = record });
+		/* The writer may be building the record, so it frees the draft. */
+		submit(sink, &(struct write_job){ .draft = draft, .last = true });
 		return;
 	}
-	slot->record = record;
+	slot->draft = draft;
 	slot->opened = *now;
 }
 
-void event_sink_emit(struct event_sink *sink, json_t *record,
+void event_sink_emit(struct event_sink *sink, struct event_draft *draft,
 		     const char *fold_key, const char *summary)
 {
 	struct fold_slot *slot = NULL;
 	struct timespec now;
 
-	if (!record)
+	if (!draft)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (fold_key)
 		slot = find_slot(sink, fold_key);
 	if (is_open(slot, &now)) {
 		count_repeat(slot);
-		json_decref(record);
+		draft->free(draft);
 		return;
 	}
 	if (slot)
 		close_slot(sink, slot);
-	/* The window's reference is taken before the writer has the record. */
-	if (fold_key)
-		json_incref(record);
-	submit(sink, &(struct write_job){ .record = record, .count = 1 });
+	/* A window keeps the draft until it closes, with the draft's last job. */
+	submit(sink, &(struct write_job){
+			     .draft = draft, .count = 1, .last = !fold_key });
 	print_summary(sink, summary, 0);
 	if (fold_key)
-		open_slot(sink, record, fold_key, summary, &now);
+		open_slot(sink, draft, fold_key, summary, &now);
 }
 
 /* Returns the milliseconds until the writer must be woken, or -1. */

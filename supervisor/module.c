@@ -69,12 +69,11 @@ struct module_symbol {
 };
 
 struct module {
-	unsigned int refs;
+	unsigned int refs; /* atomic */
 	char *path;
 	struct file_key identity;
 	int fd; /* open until hashed, then -1 */
 	uint64_t last_used;
-	bool cached; /* held by a cache, as the module of its file */
 
 	uint8_t build_id[MODULE_BUILD_ID_MAX];
 	size_t build_id_size;
@@ -126,11 +125,8 @@ void module_cache_free(struct module_cache *cache)
 {
 	if (!cache)
 		return;
-	for (size_t i = 0; i < cache->capacity; i++) {
-		if (cache->entries[i])
-			cache->entries[i]->cached = false;
+	for (size_t i = 0; i < cache->capacity; i++)
 		module_unref(cache->entries[i]);
-	}
 	free(cache->entries);
 	free(cache);
 }
@@ -141,9 +137,13 @@ void module_cache_get_stats(const struct module_cache *cache,
 	*stats = cache->stats;
 }
 
+/*
+ * References are counted atomically because the writer thread drops the
+ * ones that records hold; see record.c.
+ */
 struct module *module_ref(struct module *module)
 {
-	module->refs++;
+	__atomic_fetch_add(&module->refs, 1, __ATOMIC_RELAXED);
 	return module;
 }
 
@@ -160,18 +160,13 @@ static void free_module(struct module *module)
 
 void module_unref(struct module *module)
 {
-	if (module && --module->refs == 0)
+	if (module && __atomic_sub_fetch(&module->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		free_module(module);
 }
 
 const char *module_path(const struct module *module)
 {
 	return module->path;
-}
-
-bool module_is_cached(const struct module *module)
-{
-	return module->cached;
 }
 
 const struct file_key *module_identity(const struct module *module)
@@ -270,13 +265,11 @@ static void insert_cached(struct module_cache *cache, struct module *module)
 			victim = i;
 	}
 	if (cache->entries[victim]) {
-		cache->entries[victim]->cached = false;
 		module_unref(cache->entries[victim]);
 		cache->stats.evictions++;
 		cache->stats.count--;
 	}
 	cache->entries[victim] = module_ref(module);
-	module->cached = true;
 	cache->stats.count++;
 }
 

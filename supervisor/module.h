@@ -94,7 +94,12 @@ int module_cache_get(struct module_cache *cache, pid_t pid,
 void module_cache_get_stats(const struct module_cache *cache,
 			    struct module_cache_stats *stats);
 
-/* Adds a reference to module and returns it. */
+/*
+ * Adds a reference to module and returns it. Any thread may add and drop
+ * references. A module's path, build-id and symbols never change, so a
+ * thread that holds a reference may read them while another uses the
+ * module.
+ */
 struct module *module_ref(struct module *module);
 
 /* Drops a reference. The last one frees the module. Accepts NULL. */
@@ -103,12 +108,6 @@ void module_unref(struct module *module);
 /* The path from /proc/PID/maps when the module was first read. */
 const char *module_path(const struct module *module);
 
-/*
- * Returns true while a module cache contains the module. A module it
- * evicted, or never kept because its file changed just now, is read anew
- * at the next lookup of its file.
- */
-bool module_is_cached(const struct module *module);
 
 /* The file the module was read from, as fstat(2) described it. */
 const struct file_key *module_identity(const struct module *module);

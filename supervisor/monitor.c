@@ -60,8 +60,7 @@ int monitor_init(struct monitor *monitor, const struct policy *policy,
 	if (!monitor->stack_words)
 		return -ENOMEM;
 	monitor->digests = digest_cache_new();
-	monitor->frames = record_frames_new();
-	if (!monitor->digests || !monitor->frames)
+	if (!monitor->digests)
 		return -ENOMEM;
 	monitor->modules = module_cache_new(MODULE_CACHE_SIZE);
 	if (monitor->modules)
@@ -103,8 +102,6 @@ void monitor_fini(struct monitor *monitor)
 {
 	proc_table_fini(&monitor->processes);
 	unwinder_free(monitor->unwinder);
-	record_frames_free(monitor->frames);
-	monitor->frames = NULL;
 	module_cache_free(monitor->modules);
 	digest_cache_free(monitor->digests);
 	monitor->digests = NULL;
@@ -1253,8 +1250,9 @@ static void read_record_facts(struct monitor *monitor, struct call *call)
  * Judges each finding and decides the call's verdict. Of the findings the
  * policy keeps, it gathers what their records need while the caller
  * waits: the stack for alerts and the facts from /proc. The records are
- * built after the response, by emit(), so that formatting them does not
- * delay the caller. A record that the sink would fold is not prepared: it
+ * drafted after the response, by emit(), and built on the sink's writer
+ * thread, so that formatting them delays neither this caller nor the next
+ * notification. A record that the sink would fold is not prepared: it
  * would be dropped. While learning, each finding is also noted in the
  * baseline.
  */
@@ -1299,13 +1297,14 @@ static void judge(struct monitor *monitor, struct call *call)
 }
 
 /*
- * Builds and writes the records of the call, after the response. A
+ * Hands drafts of the call's records to the sink, after the response. A
  * finding judge() expected to fold is counted in its window instead.
  */
 static void emit(struct monitor *monitor, struct call *call)
 {
 	for (size_t i = 0; i < call->finding_count; i++) {
 		struct finding *finding = &call->findings[i];
+		struct event_draft *draft;
 
 		if (!finding->reported)
 			continue;
@@ -1318,11 +1317,10 @@ static void emit(struct monitor *monitor, struct call *call)
 			 */
 			read_record_facts(monitor, call);
 		}
-		record_build(call, finding, monitor->frames);
-		event_sink_emit(monitor->sink, finding->record,
+		draft = record_draft_new(call, finding);
+		event_sink_emit(monitor->sink, draft,
 				finding->fold_key[0] ? finding->fold_key : NULL,
 				finding->summary[0] ? finding->summary : NULL);
-		finding->record = NULL;
 	}
 }
 
@@ -1330,10 +1328,8 @@ static void release(struct call *call)
 {
 	if (call->has_stack)
 		unwind_stack_fini(&call->stack);
-	for (size_t i = 0; i < call->finding_count; i++) {
-		json_decref(call->findings[i].record);
+	for (size_t i = 0; i < call->finding_count; i++)
 		target_args_fini(&call->findings[i].args);
-	}
 }
 
 static void read_request(const struct seccomp_notif *request, struct call *call)

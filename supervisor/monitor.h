@@ -37,7 +37,6 @@ struct monitor {
 	struct module_cache *modules; /* unwind tables and symbols */
 	struct digest_cache *digests; /* of files reported as module loads */
 	struct program_cache programs; /* static checks of executed programs */
-	struct record_frames *frames; /* shared by records; see record.h */
 	uint64_t *stack_words;	      /* STACK_SCAN_WORDS, see monitor.c */
 	struct unwinder *unwinder;
 	struct notify_buffers buffers;

@@ -23,6 +23,68 @@
 #include "procfs.h"
 #include "unwind.h"
 
+/*
+ * The contents of a record, copied while the call is handled. The writer
+ * thread builds the record later, when the caller may have exec'd or
+ * exited and the monitor handles another notification. The strings are
+ * the draft's own, and each frame of the stack holds a reference to its
+ * module, whose path, build-id and symbols never change once read.
+ */
+struct record_draft {
+	struct event_draft base;
+	struct timespec time; /* CLOCK_REALTIME, when the call was judged */
+
+	/* The call */
+	unsigned long session;
+	pid_t tid;
+	pid_t tgid;
+	int nr;
+	const char *name; /* the ABI table's; NULL for an unknown number */
+	enum abi abi;
+	uint64_t syscall_args[6];
+	uint64_t address;
+	enum origin_kind origin;
+	char *module; /* the file holding address; NULL outside files */
+	uint64_t module_offset;
+	enum call_verdict verdict;
+	int deny_errno;
+
+	/* The caller */
+	bool has_ids;
+	struct procfs_ids ids;
+	char *cwd;	  /* NULL when unread */
+	char *parent_exe; /* of a parent outside the lineage; or NULL */
+	char *exe;	  /* of the image that made the call; or NULL */
+	char *cmdline;	  /* NUL-separated; NULL when unread */
+	size_t cmdline_length;
+	struct lineage lineage;
+	bool has_stack;
+	struct stack stack;
+	const struct frame *caller; /* in stack; NULL when unknown */
+	bool has_caller_sha256;
+	uint8_t caller_sha256[MODULE_SHA256_SIZE];
+
+	/* The finding */
+	enum policy_event event;
+	const struct policy_rule *rule; /* the policy outlives the sink */
+	bool after_exec;
+	bool static_program;
+	bool has_file;
+	char *file_path; /* NULL when longer than TARGET_PATH_MAX */
+	dev_t file_device;
+	ino_t file_inode;
+	enum origin_kind file_kind;
+	struct target_args args; /* the new argv of an exec */
+	enum load_source load_source;
+	char *load_caller; /* the file of the code that requested it; or NULL */
+	bool has_load;	   /* the shim reported the request below */
+	int load_flags;
+	int64_t load_namespace;
+	char *load_requested;
+	bool has_digest;
+	struct module_digest digest;
+};
+
 static void set_hex(json_t *record, const char *path, uint64_t value)
 {
 	char text[24];
@@ -87,25 +149,23 @@ static bool is_alert(const struct policy_rule *rule)
 	return rule->action >= POLICY_ALERT;
 }
 
-static void add_event_fields(json_t *record, const struct finding *finding)
+static void add_event_fields(json_t *record, const struct record_draft *draft)
 {
-	const struct policy_rule *rule = finding->rule;
+	const struct policy_rule *rule = draft->rule;
 	bool alert = is_alert(rule);
-	const char *category = finding->event == EVENT_MODULE_LOAD ? "library"
-								   : "process";
+	const char *category = draft->event == EVENT_MODULE_LOAD ? "library"
+								 : "process";
 	char time[32];
-	struct timespec now;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	event_format_time(&now, time);
+	event_format_time(&draft->time, time);
 	event_set(record, "@timestamp", json_string(time));
 	event_set(record, "event.kind", json_string(alert ? "alert" : "event"));
 	event_set(record, "event.action",
-		  json_string(policy_event_name(finding->event)));
+		  json_string(policy_event_name(draft->event)));
 	event_set(record, "event.category", json_pack("[s]", category));
 	event_set(record, "event.type",
-		  json_pack("[s]", finding->event == EVENT_EXEC ? "start"
-								: "info"));
+		  json_pack("[s]", draft->event == EVENT_EXEC ? "start"
+							      : "info"));
 	event_set(record, "event.severity", json_integer(rule->severity));
 	event_set(record, "event.module", json_string("nativemon"));
 	event_set(record, "rule.id", json_string(rule->id));
@@ -228,12 +288,13 @@ static json_t *ancestry_array(const struct lineage *lineage,
 	return ancestry;
 }
 
-/* Returns the nearest entry of another process: the parent. */
-static const struct lineage_entry *find_parent(const struct process *process)
+/* Returns the nearest entry of a process other than tgid: the parent. */
+static const struct lineage_entry *find_parent(const struct lineage *lineage,
+					       pid_t tgid)
 {
-	for (size_t i = 0; i < process->lineage.count; i++) {
-		if (process->lineage.entries[i].pid != process->tgid)
-			return &process->lineage.entries[i];
+	for (size_t i = 0; i < lineage->count; i++) {
+		if (lineage->entries[i].pid != tgid)
+			return &lineage->entries[i];
 	}
 	return NULL;
 }
@@ -242,19 +303,21 @@ static const struct lineage_entry *find_parent(const struct process *process)
  * nativemon.ancestry lists the caller's earlier images and its ancestors,
  * nearest first; process.parent is the nearest entry of another process.
  */
-static bool add_lineage_fields(json_t *record, const struct process *process)
+static bool add_lineage_fields(json_t *record,
+			       const struct record_draft *draft)
 {
-	const struct lineage_entry *parent = find_parent(process);
+	const struct lineage *lineage = &draft->lineage;
+	const struct lineage_entry *parent = find_parent(lineage, draft->tgid);
 	struct escaping escaping = { 0 }, parent_escaping = { 0 };
 	json_t *ancestry, *object;
 
-	if (process->lineage.count == 0)
+	if (lineage->count == 0)
 		return false;
-	ancestry = ancestry_array(&process->lineage, &escaping);
+	ancestry = ancestry_array(lineage, &escaping);
 	if (escaping.needed) {
 		json_decref(ancestry);
 		escaping.all = true;
-		ancestry = ancestry_array(&process->lineage, &escaping);
+		ancestry = ancestry_array(lineage, &escaping);
 		mark_escaped(record, "nativemon.ancestry");
 	}
 	event_set(record, "nativemon.ancestry", ancestry);
@@ -272,19 +335,20 @@ static bool add_lineage_fields(json_t *record, const struct process *process)
 }
 
 /* The parent from /proc, when the lineage has none: nativemon itself. */
-static void add_parent_fields(json_t *record, const struct call *call)
+static void add_parent_fields(json_t *record,
+			      const struct record_draft *draft)
 {
-	if (!call->has_ids || call->ids.ppid <= 0)
+	if (!draft->has_ids || draft->ids.ppid <= 0)
 		return;
-	event_set(record, "process.parent.pid", json_integer(call->ids.ppid));
-	if (call->has_parent_exe)
-		set_text(record, "process.parent.executable", call->parent_exe);
+	event_set(record, "process.parent.pid", json_integer(draft->ids.ppid));
+	set_text(record, "process.parent.executable", draft->parent_exe);
 }
 
 /*
  * Returns the name of uid, remembering the last one looked up: the
  * lookup reads /etc/passwd each time, which cost ten microseconds per
- * record, and the records of one run mostly have one user.
+ * record, and the records of one run mostly have one user. Only the
+ * writer thread builds records, so the memory needs no lock.
  * NOTE: a user renamed while nativemon runs keeps the old name here.
  */
 static const char *user_name(uid_t uid)
@@ -307,78 +371,82 @@ static const char *user_name(uid_t uid)
 	return cached_name[0] ? cached_name : NULL;
 }
 
-static void add_user_fields(json_t *record, const struct call *call)
+static void add_user_fields(json_t *record, const struct record_draft *draft)
 {
 	const char *name;
 
-	if (!call->has_ids)
+	if (!draft->has_ids)
 		return;
 	event_set(record, "user.id",
-		  json_sprintf("%u", (unsigned int)call->ids.uid));
-	name = user_name(call->ids.uid);
+		  json_sprintf("%u", (unsigned int)draft->ids.uid));
+	name = user_name(draft->ids.uid);
 	if (name)
 		set_text(record, "user.name", name);
 }
 
-static void add_process_fields(json_t *record, const struct call *call,
-			       const struct finding *finding)
+static bool is_exec(enum policy_event event)
 {
-	struct process *process = call->process;
-	const char *cmdline;
-	size_t length;
+	return event == EVENT_EXEC || event == EVENT_FILELESS_EXEC;
+}
 
-	event_set(record, "process.pid", json_integer(call->tgid));
-	event_set(record, "process.thread.id", json_integer(call->tid));
-	if (call->session)
+static void add_process_fields(json_t *record,
+			       const struct record_draft *draft)
+{
+	const struct target_args *args = &draft->args;
+
+	event_set(record, "process.pid", json_integer(draft->tgid));
+	event_set(record, "process.thread.id", json_integer(draft->tid));
+	if (draft->session)
 		event_set(record, "nativemon.session",
-			  json_integer((json_int_t)call->session));
-	if (call->has_cwd)
-		set_text(record, "process.working_directory", call->cwd);
-	if (!add_lineage_fields(record, process))
-		add_parent_fields(record, call);
-	cmdline = process_cmdline(process, &length);
-	if (finding->event == EVENT_EXEC || finding->event == EVENT_FILELESS_EXEC) {
+			  json_integer((json_int_t)draft->session));
+	set_text(record, "process.working_directory", draft->cwd);
+	if (!add_lineage_fields(record, draft))
+		add_parent_fields(record, draft);
+	if (is_exec(draft->event)) {
 		/* The process is about to become the program it executes. */
-		set_text(record, "process.executable", finding->file.path);
-		if (finding->args.bytes) {
-			set_args(record, "process.args", finding->args.bytes,
-				 finding->args.length);
+		set_text(record, "process.executable", draft->file_path);
+		if (args->bytes) {
+			set_args(record, "process.args", args->bytes,
+				 args->length);
 			event_set(record, "process.args_count",
-				  json_integer((json_int_t)finding->args.total));
-			if (finding->args.truncated)
+				  json_integer((json_int_t)args->total));
+			if (args->truncated)
 				event_set(record, "nativemon.args_truncated",
 					  json_true());
 		}
-		if (!finding->after_exec)
+		if (!draft->after_exec)
 			set_text(record, "process.previous.executable",
-				 process->exe_path);
+				 draft->exe);
 		return;
 	}
-	set_text(record, "process.executable", process->exe_path);
-	if (cmdline)
-		set_args(record, "process.args", cmdline, length);
+	set_text(record, "process.executable", draft->exe);
+	if (draft->cmdline)
+		set_args(record, "process.args", draft->cmdline,
+			 draft->cmdline_length);
 }
 
-static void add_syscall_fields(json_t *record, const struct call *call)
+static void add_syscall_fields(json_t *record,
+			       const struct record_draft *draft)
 {
 	json_t *args = json_array();
 
-	if (call->name)
+	if (draft->name)
 		event_set(record, "nativemon.syscall.name",
-			  json_string(call->name));
-	event_set(record, "nativemon.syscall.nr", json_integer(call->nr));
+			  json_string(draft->name));
+	event_set(record, "nativemon.syscall.nr", json_integer(draft->nr));
 	event_set(record, "nativemon.syscall.arch",
-		  json_string(abi_name(call->abi)));
+		  json_string(abi_name(draft->abi)));
 	for (size_t i = 0; args && i < 6; i++)
-		json_array_append_new(args,
-				      json_sprintf("0x%" PRIx64, call->args[i]));
+		json_array_append_new(args, json_sprintf("0x%" PRIx64,
+							 draft->syscall_args[i]));
 	event_set(record, "nativemon.syscall.args", args);
-	set_hex(record, "nativemon.origin.address", call->address);
+	set_hex(record, "nativemon.origin.address", draft->address);
 	event_set(record, "nativemon.origin.kind",
-		  json_string(origin_kind_name(call->origin)));
-	if (call->has_module) {
-		set_text(record, "nativemon.origin.path", call->module);
-		set_hex(record, "nativemon.origin.offset", call->module_offset);
+		  json_string(origin_kind_name(draft->origin)));
+	if (draft->module) {
+		set_text(record, "nativemon.origin.path", draft->module);
+		set_hex(record, "nativemon.origin.offset",
+			draft->module_offset);
 	}
 }
 
@@ -448,188 +516,86 @@ static json_t *frame_object(const struct frame *frame,
 	return object;
 }
 
-/*
- * The code that asked for the syscall. Its file is hashed once per file
- * and only for alerts, because hashing a large library takes milliseconds.
- */
-static void add_caller_fields(json_t *record, const struct call *call,
-			      bool alert)
+/* Adds the code that made the syscall, with the hash of its file in alerts. */
+static void add_caller_fields(json_t *record,
+			      const struct record_draft *draft)
 {
-	struct module *module = call->caller->module;
-	uint8_t digest[MODULE_SHA256_SIZE];
+	const struct frame *caller = draft->caller;
 	char text[24];
 
-	snprintf(text, sizeof(text), "0x%" PRIx64, call->caller->address);
+	snprintf(text, sizeof(text), "0x%" PRIx64, caller->address);
 	event_set(record, "nativemon.caller.address", json_string(text));
 	event_set(record, "nativemon.caller.origin",
-		  json_string(origin_kind_name(call->caller->origin)));
-	if (!module)
+		  json_string(origin_kind_name(caller->origin)));
+	if (!caller->module)
 		return;
-	set_text(record, "nativemon.caller.path", module_path(module));
+	set_text(record, "nativemon.caller.path", module_path(caller->module));
 	event_set(record, "nativemon.caller.build_id",
-		  build_id_string(module));
-	if (alert && module_sha256(module, digest) == 0)
+		  build_id_string(caller->module));
+	if (draft->has_caller_sha256)
 		event_set(record, "nativemon.caller.sha256",
-			  hex_string(digest, sizeof(digest)));
-}
-
-/*
- * 64 slots hold the frames of a few recent stacks. A repeated alert from
- * one call site mostly repeats its outer frames.
- */
-#define SHARED_FRAMES 64
-
-struct shared_frame {
-	struct frame frame; /* holds a reference to frame.module */
-	json_t *object;
-};
-
-struct record_frames {
-	struct shared_frame slots[SHARED_FRAMES];
-};
-
-struct record_frames *record_frames_new(void)
-{
-	return calloc(1, sizeof(struct record_frames));
-}
-
-static void release_slot(struct shared_frame *slot)
-{
-	json_decref(slot->object);
-	module_unref(slot->frame.module);
-	memset(slot, 0, sizeof(*slot));
-}
-
-void record_frames_free(struct record_frames *shared)
-{
-	if (!shared)
-		return;
-	for (size_t i = 0; i < SHARED_FRAMES; i++)
-		release_slot(&shared->slots[i]);
-	free(shared);
-}
-
-/*
- * Returns true if both frames yield the same object. The slot's module
- * reference keeps the module, and the symbol name it owns, from being
- * freed, so equal pointers mean equal text.
- */
-static bool same_frame(const struct frame *a, const struct frame *b)
-{
-	return a->address == b->address && a->module == b->module &&
-	       a->has_offset == b->has_offset &&
-	       (!a->has_offset || a->offset == b->offset) &&
-	       a->symbol == b->symbol && a->symbol_offset == b->symbol_offset &&
-	       a->origin == b->origin && a->method == b->method;
-}
-
-static struct shared_frame *slot_of(struct record_frames *shared,
-				    const struct frame *frame)
-{
-	uint64_t hash = frame->address ^ (frame->address >> 12) ^
-			(uint64_t)frame->method;
-
-	return &shared->slots[hash % SHARED_FRAMES];
-}
-
-/*
- * Returns the object of frame, shared with earlier records that had the
- * same frame. Objects are never changed once built, and jansson counts
- * references atomically, so the writer thread may drop its records'
- * references while this thread shares the objects.
- */
-static json_t *shared_frame_object(struct record_frames *shared,
-				   const struct frame *frame,
-				   struct escaping *escaping)
-{
-	struct shared_frame *slot = slot_of(shared, frame);
-	struct escaping own = { 0 };
-	json_t *object;
-
-	/* A slot would keep alive a module that the cache let go. */
-	if (frame->module && !module_is_cached(frame->module))
-		return frame_object(frame, escaping);
-	if (slot->object && same_frame(&slot->frame, frame))
-		return json_incref(slot->object);
-	object = frame_object(frame, &own);
-	escaping->needed |= own.needed;
-	/* An object with text that needs escaping is built again anyway. */
-	if (!object || own.needed)
-		return object;
-	release_slot(slot);
-	slot->frame = *frame;
-	if (frame->module)
-		module_ref(frame->module);
-	slot->object = json_incref(object);
-	return object;
+			  hex_string(draft->caller_sha256,
+				     sizeof(draft->caller_sha256)));
 }
 
 static json_t *frames_array(const struct stack *stack,
-			    struct escaping *escaping,
-			    struct record_frames *shared)
+			    struct escaping *escaping)
 {
 	json_t *frames = json_array();
 
-	for (size_t i = 0; frames && i < stack->count; i++) {
-		const struct frame *frame = &stack->frames[i];
-		json_t *object;
-
-		if (shared && !escaping->all)
-			object = shared_frame_object(shared, frame, escaping);
-		else
-			object = frame_object(frame, escaping);
-		json_array_append_new(frames, object);
-	}
+	for (size_t i = 0; frames && i < stack->count; i++)
+		json_array_append_new(frames, frame_object(&stack->frames[i],
+							   escaping));
 	return frames;
 }
 
 /* Alerts carry the whole stack; telemetry its summary and caller. */
-static void add_stack_fields(json_t *record, const struct call *call,
-			     bool alert, struct record_frames *shared)
+static void add_stack_fields(json_t *record, const struct record_draft *draft,
+			     bool alert)
 {
+	const struct stack *stack = &draft->stack;
 	char summary[1024];
 	json_t *frames;
 	struct escaping escaping = { 0 };
 
-	if (!call->has_stack)
+	if (!draft->has_stack)
 		return;
-	if (unwind_stack_summary(&call->stack, summary, sizeof(summary)) >= 0)
+	if (unwind_stack_summary(stack, summary, sizeof(summary)) >= 0)
 		set_text(record, "nativemon.stack_summary", summary);
 	event_set(record, "nativemon.stack_status",
-		  json_string(unwind_stack_status_name(call->stack.status)));
-	if (call->caller)
-		add_caller_fields(record, call, alert);
+		  json_string(unwind_stack_status_name(stack->status)));
+	if (draft->caller)
+		add_caller_fields(record, draft);
 	if (!alert)
 		return;
-	frames = frames_array(&call->stack, &escaping, shared);
+	frames = frames_array(stack, &escaping);
 	if (escaping.needed) {
 		json_decref(frames);
 		escaping.all = true;
-		frames = frames_array(&call->stack, &escaping, NULL);
+		frames = frames_array(stack, &escaping);
 		mark_escaped(record, "nativemon.stack");
 	}
 	event_set(record, "nativemon.stack", frames);
 }
 
-static void add_file_fields(json_t *record, const struct finding *finding)
+static void add_file_fields(json_t *record, const struct record_draft *draft)
 {
-	const struct target_file *file = &finding->file;
-	const char *prefix = finding->event == EVENT_MODULE_LOAD ? "dll.path"
-								 : "file.path";
+	const char *prefix = draft->event == EVENT_MODULE_LOAD ? "dll.path"
+							       : "file.path";
 
-	if (!finding->has_file)
+	if (!draft->has_file)
 		return;
-	if (file->path_unknown)
-		event_set(record, "nativemon.file.path_unknown", json_true());
+	if (draft->file_path)
+		set_text(record, prefix, draft->file_path);
 	else
-		set_text(record, prefix, file->path);
+		event_set(record, "nativemon.file.path_unknown", json_true());
 	event_set(record, "file.device",
-		  json_sprintf("%02x:%02x", major(file->st.st_dev),
-			       minor(file->st.st_dev)));
+		  json_sprintf("%02x:%02x", major(draft->file_device),
+			       minor(draft->file_device)));
 	event_set(record, "file.inode",
-		  json_sprintf("%" PRIu64, (uint64_t)file->st.st_ino));
+		  json_sprintf("%" PRIu64, (uint64_t)draft->file_inode));
 	event_set(record, "nativemon.file.kind",
-		  json_string(origin_kind_name(file->kind)));
+		  json_string(origin_kind_name(draft->file_kind)));
 }
 
 /* The dlopen(3) mode bits, by name; RTLD_LOCAL is 0 and goes unnamed. */
@@ -669,37 +635,25 @@ static json_t *load_namespace(int64_t id)
 	return json_sprintf("%" PRId64, id);
 }
 
-/*
- * How a module arrived. A manual map names the code that mapped the file,
- * found by unwinding when the rule alerts.
- */
-static void add_load_fields(json_t *record, const struct call *call,
-			    const struct finding *finding)
+/* Adds the source of a module load, its requester and its flags. */
+static void add_load_fields(json_t *record, const struct record_draft *draft)
 {
-	const struct load_request *load = finding->load;
-	const char *caller = finding->load_caller;
-	const struct module_digest *digest =
-		finding->has_digest ? &finding->digest : NULL;
+	const struct module_digest *digest = &draft->digest;
 
-	if (finding->event != EVENT_MODULE_LOAD)
+	if (draft->event != EVENT_MODULE_LOAD)
 		return;
 	event_set(record, "nativemon.load.source",
-		  json_string(load_source_name(finding->load_source)));
-	if (!caller && finding->load_source == LOAD_SOURCE_MANUAL_MAP &&
-	    call->caller && call->caller->module)
-		caller = module_path(call->caller->module);
-	else if (!caller && finding->load_source == LOAD_SOURCE_MANUAL_MAP &&
-		 call->has_module)
-		caller = call->module;
-	set_text(record, "nativemon.load.caller", caller);
-	if (load) {
-		set_text(record, "nativemon.load.requested", load->requested);
+		  json_string(load_source_name(draft->load_source)));
+	set_text(record, "nativemon.load.caller", draft->load_caller);
+	if (draft->has_load) {
+		set_text(record, "nativemon.load.requested",
+			 draft->load_requested);
 		event_set(record, "nativemon.load.flags",
-			  load_flags(load->flags));
+			  load_flags(draft->load_flags));
 		event_set(record, "nativemon.load.namespace",
-			  load_namespace(load->namespace_id));
+			  load_namespace(draft->load_namespace));
 	}
-	if (!digest)
+	if (!draft->has_digest)
 		return;
 	event_set(record, "dll.hash.sha256",
 		  hex_string(digest->sha256, sizeof(digest->sha256)));
@@ -822,41 +776,216 @@ void record_read_facts(struct call *call, const struct proc_table *table)
 
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
 	call->has_cwd = procfs_readlink(path, call->cwd, sizeof(call->cwd)) >= 0;
-	if (!find_parent(call->process) && call->has_ids && call->ids.ppid > 0)
+	if (!find_parent(&call->process->lineage, call->tgid) && call->has_ids &&
+	    call->ids.ppid > 0)
 		read_parent_exe(call, table);
 	/* The command line is read once per image, while it is the caller's. */
 	process_cmdline(call->process, &length);
 }
 
-void record_build(const struct call *call, struct finding *finding,
-		  struct record_frames *shared)
+/* Draft */
+
+static json_t *build_record(const struct event_draft *base)
 {
-	const struct policy_rule *rule = finding->rule;
+	const struct record_draft *draft = (const struct record_draft *)base;
+	const struct policy_rule *rule = draft->rule;
 	json_t *record = json_object();
 
 	if (!record)
-		return;
-	add_event_fields(record, finding);
+		return NULL;
+	add_event_fields(record, draft);
 	add_threat_fields(record, rule);
-	add_process_fields(record, call, finding);
-	add_user_fields(record, call);
+	add_process_fields(record, draft);
+	add_user_fields(record, draft);
 	/* The call that revealed a new image is not the exec call itself. */
-	if (finding->after_exec)
+	if (draft->after_exec) {
 		event_set(record, "event.reason",
 			  json_string("found in /proc/PID/exe after the exec"));
-	else
-		add_syscall_fields(record, call);
-	if (!finding->after_exec)
-		add_stack_fields(record, call, is_alert(rule), shared);
-	add_file_fields(record, finding);
-	add_load_fields(record, call, finding);
-	if (finding->static_program)
+	} else {
+		add_syscall_fields(record, draft);
+		add_stack_fields(record, draft, is_alert(rule));
+	}
+	add_file_fields(record, draft);
+	add_load_fields(record, draft);
+	if (draft->static_program)
 		event_set(record, "nativemon.exec.static", json_true());
 	event_set(record, "nativemon.verdict",
-		  json_string(record_verdict_name(call->verdict)));
-	if (call->verdict == VERDICT_DENY && strerrorname_np(call->deny_errno))
+		  json_string(record_verdict_name(draft->verdict)));
+	if (draft->verdict == VERDICT_DENY &&
+	    strerrorname_np(draft->deny_errno))
 		event_set(record, "nativemon.errno",
-			  json_string(strerrorname_np(call->deny_errno)));
-	finding->record = record;
+			  json_string(strerrorname_np(draft->deny_errno)));
+	return record;
+}
+
+static void free_draft(struct event_draft *base)
+{
+	struct record_draft *draft = (struct record_draft *)base;
+
+	free(draft->module);
+	free(draft->cwd);
+	free(draft->parent_exe);
+	free(draft->exe);
+	free(draft->cmdline);
+	lineage_fini(&draft->lineage);
+	unwind_stack_fini(&draft->stack);
+	free(draft->file_path);
+	target_args_fini(&draft->args);
+	free(draft->load_caller);
+	free(draft->load_requested);
+	free(draft);
+}
+
+/* Copies text, if any, into *copy. Returns false without memory. */
+static bool copy_text(char **copy, const char *text)
+{
+	*copy = text ? strdup(text) : NULL;
+	return !text || *copy;
+}
+
+/* Copies bytes, if any, even none, into *copy. Returns false without memory. */
+static bool copy_bytes(char **copy, const char *bytes, size_t length)
+{
+	*copy = NULL;
+	if (!bytes)
+		return true;
+	*copy = malloc(length > 0 ? length : 1);
+	if (*copy)
+		memcpy(*copy, bytes, length);
+	return *copy != NULL;
+}
+
+static void copy_call(struct record_draft *draft, const struct call *call)
+{
+	draft->session = call->session;
+	draft->tid = call->tid;
+	draft->tgid = call->tgid;
+	draft->nr = call->nr;
+	draft->name = call->name;
+	draft->abi = call->abi;
+	memcpy(draft->syscall_args, call->args, sizeof(draft->syscall_args));
+	draft->address = call->address;
+	draft->origin = call->origin;
+	draft->module_offset = call->module_offset;
+	draft->verdict = call->verdict;
+	draft->deny_errno = call->deny_errno;
+	draft->has_ids = call->has_ids;
+	draft->ids = call->ids;
+}
+
+/*
+ * Copies the stack, sharing its modules with the draft. Alerts also carry
+ * the hash of the caller's file. Hashing stores the hash in the module, so
+ * it runs here and not on the writer thread, once per file.
+ */
+static void copy_stack(struct record_draft *draft, const struct call *call,
+		       bool alert)
+{
+	struct module *module;
+
+	if (!call->has_stack)
+		return;
+	draft->has_stack = true;
+	draft->stack = call->stack;
+	for (size_t i = 0; i < draft->stack.count; i++) {
+		if (draft->stack.frames[i].module)
+			module_ref(draft->stack.frames[i].module);
+	}
+	if (!call->caller)
+		return;
+	draft->caller = &draft->stack.frames[call->caller - call->stack.frames];
+	module = call->caller->module;
+	if (alert && module)
+		draft->has_caller_sha256 =
+			module_sha256(module, draft->caller_sha256) == 0;
+}
+
+/* Copies what the caller is: its image, arguments, place and lineage. */
+static bool copy_caller(struct record_draft *draft, const struct call *call)
+{
+	struct process *process = call->process;
+	size_t length = 0;
+	const char *cmdline = process_cmdline(process, &length);
+
+	if (!copy_bytes(&draft->cmdline, cmdline, length))
+		return false;
+	draft->cmdline_length = cmdline ? length : 0;
+	return copy_text(&draft->cwd, call->has_cwd ? call->cwd : NULL) &&
+	       copy_text(&draft->parent_exe,
+			 call->has_parent_exe ? call->parent_exe : NULL) &&
+	       copy_text(&draft->exe, process->exe_path) &&
+	       lineage_append(&draft->lineage, &process->lineage) == 0;
+}
+
+/*
+ * Returns the file of the code that requested a module load. A manual map
+ * names the code that mapped the file, found by unwinding when the rule
+ * alerts.
+ */
+static const char *load_caller(const struct call *call,
+			       const struct finding *finding)
+{
+	if (finding->load_caller ||
+	    finding->load_source != LOAD_SOURCE_MANUAL_MAP)
+		return finding->load_caller;
+	if (call->caller && call->caller->module)
+		return module_path(call->caller->module);
+	return call->has_module ? call->module : NULL;
+}
+
+/* Copies the finding, taking over the argv of an exec. */
+static bool copy_finding(struct record_draft *draft, const struct call *call,
+			 struct finding *finding)
+{
+	const struct target_file *file = &finding->file;
+
+	draft->event = finding->event;
+	draft->rule = finding->rule;
+	draft->after_exec = finding->after_exec;
+	draft->static_program = finding->static_program;
+	draft->has_file = finding->has_file;
+	draft->file_device = file->st.st_dev;
+	draft->file_inode = file->st.st_ino;
+	draft->file_kind = file->kind;
+	draft->args = finding->args;
+	memset(&finding->args, 0, sizeof(finding->args));
+	draft->load_source = finding->load_source;
+	draft->has_digest = finding->has_digest;
+	draft->digest = finding->digest;
+	if (finding->load) {
+		draft->has_load = true;
+		draft->load_flags = finding->load->flags;
+		draft->load_namespace = finding->load->namespace_id;
+		if (!copy_text(&draft->load_requested,
+			       finding->load->requested))
+			return false;
+	}
+	if (finding->event == EVENT_MODULE_LOAD &&
+	    !copy_text(&draft->load_caller, load_caller(call, finding)))
+		return false;
+	return copy_text(&draft->file_path, finding->has_file &&
+							 !file->path_unknown
+						 ? file->path
+						 : NULL);
+}
+
+struct event_draft *record_draft_new(const struct call *call,
+				     struct finding *finding)
+{
+	struct record_draft *draft = calloc(1, sizeof(*draft));
+
 	write_summary(call, finding);
+	if (!draft)
+		return NULL;
+	draft->base.build = build_record;
+	draft->base.free = free_draft;
+	clock_gettime(CLOCK_REALTIME, &draft->time);
+	copy_call(draft, call);
+	copy_stack(draft, call, is_alert(finding->rule));
+	if (!copy_text(&draft->module, call->has_module ? call->module : NULL) ||
+	    !copy_caller(draft, call) || !copy_finding(draft, call, finding)) {
+		free_draft(&draft->base);
+		return NULL;
+	}
+	return &draft->base;
 }

@@ -18,25 +18,15 @@
 void record_read_facts(struct call *call, const struct proc_table *table);
 
 /*
- * The objects of stack frames that recent records contained, which later
- * records with the same frames share instead of building them again.
- * Belongs to the thread that builds records.
+ * Fills finding->summary and returns a draft of the finding's record for
+ * the event sink, which builds the record on its writer thread. The draft
+ * copies from the call, the facts read for records and the rule that
+ * matched, and takes over the finding's argv. Reads nothing from /proc, so
+ * it may run after the response. Returns NULL without memory, and the
+ * record is then lost.
  */
-struct record_frames;
-
-/* Returns an empty set of shared frames, or NULL without memory. */
-struct record_frames *record_frames_new(void);
-void record_frames_free(struct record_frames *shared);
-
-/*
- * Fills finding->record and summary from the call, the facts read for
- * records and the rule that matched, sharing frame objects through shared
- * unless it is NULL. Reads nothing from /proc, so it may run after the
- * response. On allocation failure finding->record stays NULL and the
- * finding is dropped.
- */
-void record_build(const struct call *call, struct finding *finding,
-		  struct record_frames *shared);
+struct event_draft *record_draft_new(const struct call *call,
+				     struct finding *finding);
 
 /*
  * Fills finding->fold_key, the identity of repeats of this event; leaves

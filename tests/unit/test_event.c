@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,9 +468,54 @@ static struct event_sink *open_sink(void)
 	return sink;
 }
 
+/*
+ * A draft of the record {"id": ID}. The counters are atomic because the
+ * writer thread builds and frees drafts.
+ */
+struct test_draft {
+	struct event_draft base;
+	char id[32];
+	bool fails; /* build() runs out of memory */
+};
+
+static unsigned int drafts_alive;
+static unsigned int builds;
+static unsigned int builds_on_emitter; /* on the thread that emitted */
+static pthread_t emitter;
+
+static json_t *build_test_record(const struct event_draft *base)
+{
+	const struct test_draft *draft = (const struct test_draft *)base;
+
+	__atomic_fetch_add(&builds, 1, __ATOMIC_RELAXED);
+	if (pthread_equal(pthread_self(), emitter))
+		__atomic_fetch_add(&builds_on_emitter, 1, __ATOMIC_RELAXED);
+	return draft->fails ? NULL : json_pack("{s:s}", "id", draft->id);
+}
+
+static void free_test_draft(struct event_draft *base)
+{
+	__atomic_fetch_sub(&drafts_alive, 1, __ATOMIC_RELAXED);
+	free(base);
+}
+
+static struct event_draft *new_draft(const char *id, bool fails)
+{
+	struct test_draft *draft = calloc(1, sizeof(*draft));
+
+	cr_assert_not_null(draft);
+	draft->base.build = build_test_record;
+	draft->base.free = free_test_draft;
+	snprintf(draft->id, sizeof(draft->id), "%s", id);
+	draft->fails = fails;
+	emitter = pthread_self();
+	__atomic_fetch_add(&drafts_alive, 1, __ATOMIC_RELAXED);
+	return &draft->base;
+}
+
 static void emit(struct event_sink *sink, const char *id, const char *key)
 {
-	event_sink_emit(sink, json_pack("{s:s}", "id", id), key, NULL);
+	event_sink_emit(sink, new_draft(id, false), key, NULL);
 }
 
 Test(event_sink, writes_one_line_per_record)
@@ -739,10 +785,64 @@ Test(event_sink, counts_lost_records, .init = cr_redirect_stderr)
 	struct event_sink *sink = NULL;
 
 	cr_assert_eq(event_sink_new(&sink, "/dev/full", true), 0);
-	event_sink_emit(sink, json_pack("{s:s}", "id", "a"), NULL, NULL);
-	event_sink_emit(sink, json_pack("{s:s}", "id", "b"), NULL, NULL);
+	emit(sink, "a", NULL);
+	emit(sink, "b", NULL);
 	cr_expect_eq(event_sink_lost(sink), 2);
 	event_sink_free(sink);
+}
+
+/* A record that cannot be built for want of memory is lost, and counted. */
+Test(event_sink, counts_records_it_cannot_build)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+
+	event_sink_emit(sink, new_draft("lost", true), NULL, NULL);
+	emit(sink, "kept", NULL);
+	cr_expect_eq(event_sink_lost(sink), 1);
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_assert_eq(records.count, 1);
+	cr_expect_str_eq(record_string(records.items[0], "id"), "kept");
+	free_records(&records);
+	cr_expect_eq(drafts_alive, 0);
+}
+
+/*
+ * The writer thread builds each record, once even when a fold window
+ * writes it again with its count, and frees every draft: folded ones,
+ * the ones of closed windows, and those of a sink without a log.
+ */
+Test(event_sink, builds_records_on_writer_thread)
+{
+	struct event_sink *sink = open_sink();
+	struct records records;
+
+	for (int i = 0; i < 5; i++)
+		emit(sink, "repeated", "key");
+	emit(sink, "single", NULL);
+	event_sink_free(sink);
+
+	load_records(&records);
+	cr_assert_eq(records.count, 3);
+	cr_expect_eq(record_count(records.items[2]), 4);
+	free_records(&records);
+	cr_expect_eq(builds, 2, "%u builds for two records", builds);
+	cr_expect_eq(builds_on_emitter, 0,
+		     "%u records were built on the emitting thread",
+		     builds_on_emitter);
+	cr_expect_eq(drafts_alive, 0, "%u drafts were never freed",
+		     drafts_alive);
+
+	cr_assert_eq(event_sink_new(&sink, NULL, true), 0);
+	emit(sink, "a", "key");
+	emit(sink, "a", "key");
+	emit(sink, "b", NULL);
+	event_sink_free(sink);
+	cr_expect_eq(builds, 2, "a sink without a log built a record");
+	cr_expect_eq(drafts_alive, 0, "%u drafts were never freed",
+		     drafts_alive);
 }
 
 Test(event_sink, writes_nothing_without_log)
@@ -763,7 +863,7 @@ Test(event_sink, prints_sanitized_summaries, .init = cr_redirect_stderr)
 
 	cr_assert_eq(event_sink_new(&sink, NULL, false), 0);
 	for (int i = 0; i < 3; i++)
-		event_sink_emit(sink, json_object(), "key",
+		event_sink_emit(sink, new_draft("a", false), "key",
 				"alert in \x1b[2Jterm");
 	event_sink_free(sink);
 	fflush(stderr);
