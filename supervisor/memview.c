@@ -22,9 +22,12 @@ void memview_reset(struct memview *view, pid_t pid, size_t byte_budget,
 	view->reads = 0;
 	view->error = 0;
 	view->next_victim = 0;
+	view->next_code_victim = 0;
 	view->last_page = NULL;
 	for (size_t i = 0; i < MEMVIEW_PAGES; i++)
 		view->pages[i].used = false;
+	for (size_t i = 0; i < MEMVIEW_CODE_PAGES; i++)
+		view->code_pages[i].used = false;
 	for (size_t i = 0; i < MEMVIEW_CODE_SLOTS; i++)
 		view->code[i].used = false;
 }
@@ -155,6 +158,54 @@ static ssize_t read_directly(pid_t pid, uint64_t address, void *buffer,
 	return n < 0 ? -errno : n;
 }
 
+static struct memview_page *find_code_page(struct memview *view,
+					   uint64_t address)
+{
+	for (size_t i = 0; i < MEMVIEW_CODE_PAGES; i++) {
+		if (view->code_pages[i].used &&
+		    view->code_pages[i].address == address)
+			return &view->code_pages[i];
+	}
+	return NULL;
+}
+
+/*
+ * Copies length bytes that end at address from their code page, reading
+ * the page unless it is kept. The caller charged the read. Returns length
+ * or a negative errno.
+ */
+static ssize_t read_from_code_page(struct memview *view, uint64_t address,
+				   size_t length, uint8_t *bytes)
+{
+	uint64_t base = (address - 1) & ~(uint64_t)(MEMVIEW_PAGE_SIZE - 1);
+	struct memview_page *page = find_code_page(view, base);
+	ssize_t n;
+
+	if (!page) {
+		page = &view->code_pages[view->next_code_victim];
+		view->next_code_victim =
+			(view->next_code_victim + 1) % MEMVIEW_CODE_PAGES;
+		page->used = false;
+		n = read_target_memory(view->pid, base, page->data,
+				       MEMVIEW_PAGE_SIZE);
+		if (n < 0)
+			return n;
+		if (n != MEMVIEW_PAGE_SIZE)
+			return -EFAULT;
+		page->address = base;
+		page->used = true;
+	}
+	memcpy(bytes, page->data + (address - length - base), length);
+	return (ssize_t)length;
+}
+
+/* Returns true if the length bytes that end at address lie on one page. */
+static bool is_on_one_page(uint64_t address, size_t length)
+{
+	return ((address - length) & ~(uint64_t)(MEMVIEW_PAGE_SIZE - 1)) ==
+	       ((address - 1) & ~(uint64_t)(MEMVIEW_PAGE_SIZE - 1));
+}
+
 static ssize_t read_code(struct memview *view, uint64_t address, uint64_t floor,
 			 uint8_t bytes[MEMVIEW_CODE_BYTES], bool probe)
 {
@@ -176,6 +227,8 @@ static ssize_t read_code(struct memview *view, uint64_t address, uint64_t floor,
 		return err;
 	if (probe)
 		n = read_directly(view->pid, address - length, bytes, length);
+	else if (is_on_one_page(address, length))
+		n = read_from_code_page(view, address, length, bytes);
 	else
 		n = read_target_memory(view->pid, address - length, bytes,
 				       length);

