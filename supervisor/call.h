@@ -100,8 +100,10 @@ struct call {
 	uint64_t address; /* of the syscall instruction */
 	enum origin_kind origin;
 	bool origin_unreadable; /* the maps could not be read: origin unknown */
-	bool has_module;	/* module and module_offset are set */
+	bool has_module; /* module, its offset, device and inode are set */
 	uint64_t module_offset;
+	dev_t module_device; /* of the file, as the maps show it */
+	uint64_t module_inode;
 	bool has_pointers; /* sp and stack_ip were read from /proc */
 	uint64_t sp;
 	uint64_t stack_ip;

@@ -224,6 +224,9 @@ static void locate_origin(struct call *call)
 			 mapping->path);
 		call->module_offset =
 			call->address - mapping->start + mapping->offset;
+		call->module_device =
+			makedev(mapping->dev_major, mapping->dev_minor);
+		call->module_inode = mapping->inode;
 		call->has_module = true;
 	}
 }

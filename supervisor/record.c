@@ -735,17 +735,22 @@ void record_fold_key(const struct call *call, struct finding *finding)
 	/*
 	 * The file's identity is part of the key: a library replaced or
 	 * rewritten at the same path is other content, with another digest.
+	 * So is the identity of the file that holds the syscall instruction,
+	 * because a library replaced by another build can be loaded again at
+	 * the same address.
 	 */
 	const struct stat *st = &finding->file.st;
 	int n = snprintf(finding->fold_key, sizeof(finding->fold_key),
-			 "%s|%d|%d|%llu|%d|%d|%" PRIx64 "|%s|%llu|%llu|%lld|%lld.%ld",
+			 "%s|%d|%d|%llu|%d|%d|%" PRIx64 "|%s|%llu|%llu|%lld|%lld.%ld|%llu|%" PRIu64,
 			 finding->rule->id, (int)call->verdict, (int)call->tgid,
 			 (unsigned long long)call->process->start_time,
 			 (int)call->abi, call->nr, call->address,
 			 finding->has_file ? finding->file.path : "",
 			 (unsigned long long)st->st_dev,
 			 (unsigned long long)st->st_ino, (long long)st->st_size,
-			 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+			 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+			 (unsigned long long)call->module_device,
+			 call->module_inode);
 
 	/* A cut key could fold two different events: do not fold then. */
 	if (n < 0 || (size_t)n >= sizeof(finding->fold_key))

@@ -224,6 +224,75 @@ Test(detect, direct_syscall_with_libm_first, .timeout = TEST_TIMEOUT)
 		  harness_event_string(record, "rule.id"));
 }
 
+/* Returns true if swap_library printed all rounds, at one address. */
+static bool rounds_share_address(int rounds)
+{
+	const char *line = run.result.out;
+	char first[32] = "", address[32];
+	int round, build, seen = 0;
+
+	while ((line = strstr(line, "round=")) &&
+	       sscanf(line, "round=%d build=%d address=%31s", &round, &build,
+		      address) == 3) {
+		if (seen++ == 0)
+			snprintf(first, sizeof(first), "%s", address);
+		else if (strcmp(address, first) != 0)
+			return false;
+		line++;
+	}
+	return seen == rounds;
+}
+
+/*
+ * A library replaced by another build and loaded again at the same address
+ * is other code, so its direct syscalls must not fold into the record of
+ * the first build, which names that build's build-id.
+ */
+Test(detect, replaced_library_is_not_folded, .timeout = TEST_TIMEOUT)
+{
+	const char *directory = harness_test_scratch_new(&run, NULL);
+	const char *library = join_path(directory, "libnmswap.so");
+	const char *builds[4];
+	size_t i, loads = 0;
+	json_t *event;
+
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ harness_test_target(&run, "swap_library"),
+			    (char *)directory,
+			    harness_test_target(&run, "swap_build1.so"),
+			    harness_test_target(&run, "swap_build2.so"), "4",
+			    NULL });
+	harness_test_expect_exit_code(&run, 0);
+	cr_assert(rounds_share_address(4),
+		  "the loader placed the builds at different addresses, which "
+		  "this test needs to be equal; stdout: %s",
+		  run.result.out);
+
+	/* The module-load records name the build of each round. */
+	json_array_foreach(run.events, i, event) {
+		if (loads < 4 && is_field(event, "event.action", "module-load") &&
+		    is_field(event, "dll.path", library))
+			builds[loads++] = harness_event_string(
+				event, "nativemon.load.build_id");
+	}
+	cr_assert_eq(loads, 4, "%zu module loads of %s; %s", loads, library,
+		     run.seen);
+	cr_assert(builds[0] && builds[1] && strcmp(builds[0], builds[1]) != 0,
+		  "the two builds have no build-ids of their own; %s", run.seen);
+
+	for (int build = 0; build < 2; build++) {
+		long long calls = harness_events_count(
+			run.events, "event.action", "direct-syscall",
+			"nativemon.caller.build_id", builds[build], NULL);
+
+		cr_expect_eq(calls, 2,
+			     "%lld direct syscalls are counted for build %s, "
+			     "which made 2; %s",
+			     calls, builds[build], run.seen);
+	}
+}
+
 Test(detect, direct_syscall_from_anonymous_memory, .timeout = TEST_TIMEOUT)
 {
 	json_t *alert =
