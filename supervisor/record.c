@@ -738,6 +738,8 @@ void record_fold_key(const struct call *call, struct finding *finding)
 	 * So is the identity of the file that holds the syscall instruction,
 	 * because a library replaced by another build can be loaded again at
 	 * the same address.
+	 * NOTE: a library rewritten in place keeps its inode, so its repeats
+	 * within the window still fold into the record of the old content.
 	 */
 	const struct stat *st = &finding->file.st;
 	int n = snprintf(finding->fold_key, sizeof(finding->fold_key),

@@ -113,7 +113,11 @@ struct stack {
 	size_t count;
 	enum stack_status status;
 	enum stack_pointer_place stack_pointer;
-	size_t bytes_read;   /* from target memory, .eh_frame copies excluded */
+	/*
+	 * Bytes requested from target memory, .eh_frame copies excluded. A
+	 * code read requests a few bytes and copies their whole page.
+	 */
+	size_t bytes_read;
 	uint64_t elapsed_ns; /* wall time of the unwind */
 };
 
