@@ -58,8 +58,7 @@ struct record_draft {
 	char *cmdline;	  /* NUL-separated; NULL when unread */
 	size_t cmdline_length;
 	struct lineage lineage;
-	bool has_stack;
-	struct stack stack;
+	struct stack *stack; /* NULL without a stack */
 	const struct frame *caller; /* in stack; NULL when unknown */
 	bool has_caller_sha256;
 	uint8_t caller_sha256[MODULE_SHA256_SIZE];
@@ -553,12 +552,12 @@ static json_t *frames_array(const struct stack *stack,
 static void add_stack_fields(json_t *record, const struct record_draft *draft,
 			     bool alert)
 {
-	const struct stack *stack = &draft->stack;
+	const struct stack *stack = draft->stack;
 	char summary[1024];
 	json_t *frames;
 	struct escaping escaping = { 0 };
 
-	if (!draft->has_stack)
+	if (!stack)
 		return;
 	if (unwind_stack_summary(stack, summary, sizeof(summary)) >= 0)
 		set_text(record, "nativemon.stack_summary", summary);
@@ -835,7 +834,9 @@ static void free_draft(struct event_draft *base)
 	free(draft->exe);
 	free(draft->cmdline);
 	lineage_fini(&draft->lineage);
-	unwind_stack_fini(&draft->stack);
+	if (draft->stack)
+		unwind_stack_fini(draft->stack);
+	free(draft->stack);
 	free(draft->file_path);
 	target_args_fini(&draft->args);
 	free(draft->load_caller);
@@ -885,26 +886,31 @@ static void copy_call(struct record_draft *draft, const struct call *call)
  * the hash of the caller's file. Hashing stores the hash in the module, so
  * it runs here and not on the writer thread, once per file.
  */
-static void copy_stack(struct record_draft *draft, const struct call *call,
+static bool copy_stack(struct record_draft *draft, const struct call *call,
 		       bool alert)
 {
 	struct module *module;
+	struct stack *stack;
 
 	if (!call->has_stack)
-		return;
-	draft->has_stack = true;
-	draft->stack = call->stack;
-	for (size_t i = 0; i < draft->stack.count; i++) {
-		if (draft->stack.frames[i].module)
-			module_ref(draft->stack.frames[i].module);
+		return true;
+	stack = malloc(sizeof(*stack));
+	if (!stack)
+		return false;
+	*stack = call->stack;
+	for (size_t i = 0; i < stack->count; i++) {
+		if (stack->frames[i].module)
+			module_ref(stack->frames[i].module);
 	}
+	draft->stack = stack;
 	if (!call->caller)
-		return;
-	draft->caller = &draft->stack.frames[call->caller - call->stack.frames];
+		return true;
+	draft->caller = &stack->frames[call->caller - call->stack.frames];
 	module = call->caller->module;
 	if (alert && module)
 		draft->has_caller_sha256 =
 			module_sha256(module, draft->caller_sha256) == 0;
+	return true;
 }
 
 /* Copies what the caller is: its image, arguments, place and lineage. */
@@ -988,8 +994,8 @@ struct event_draft *record_draft_new(const struct call *call,
 	draft->base.free = free_draft;
 	clock_gettime(CLOCK_REALTIME, &draft->time);
 	copy_call(draft, call);
-	copy_stack(draft, call, is_alert(finding->rule));
-	if (!copy_text(&draft->module, call->has_module ? call->module : NULL) ||
+	if (!copy_stack(draft, call, is_alert(finding->rule)) ||
+	    !copy_text(&draft->module, call->has_module ? call->module : NULL) ||
 	    !copy_caller(draft, call) || !copy_finding(draft, call, finding)) {
 		free_draft(&draft->base);
 		return NULL;
