@@ -734,8 +734,9 @@ static void open_slot(struct event_sink *sink, struct event_draft *draft,
 	if (!slot->key) {
 		free(slot->summary);
 		slot->summary = NULL;
-		/* The writer may be building the record, so it frees the draft. */
-		submit(sink, &(struct write_job){ .draft = draft, .last = true });
+		/* The writer may be building the record: it frees the draft. */
+		submit(sink,
+		       &(struct write_job){ .draft = draft, .last = true });
 		return;
 	}
 	slot->draft = draft;
@@ -760,7 +761,7 @@ void event_sink_emit(struct event_sink *sink, struct event_draft *draft,
 	}
 	if (slot)
 		close_slot(sink, slot);
-	/* A window keeps the draft until it closes, with the draft's last job. */
+	/* A window keeps the draft until its close sends the last job. */
 	submit(sink, &(struct write_job){
 			     .draft = draft, .count = 1, .last = !fold_key });
 	print_summary(sink, summary, 0);

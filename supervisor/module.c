@@ -160,7 +160,8 @@ static void free_module(struct module *module)
 
 void module_unref(struct module *module)
 {
-	if (module && __atomic_sub_fetch(&module->refs, 1, __ATOMIC_ACQ_REL) == 0)
+	if (module &&
+	    __atomic_sub_fetch(&module->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		free_module(module);
 }
 

@@ -108,7 +108,6 @@ void module_unref(struct module *module);
 /* The path from /proc/PID/maps when the module was first read. */
 const char *module_path(const struct module *module);
 
-
 /* The file the module was read from, as fstat(2) described it. */
 const struct file_key *module_identity(const struct module *module);
 

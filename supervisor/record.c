@@ -44,7 +44,7 @@ struct record_draft {
 	uint64_t syscall_args[6];
 	uint64_t address;
 	enum origin_kind origin;
-	char *module; /* the file holding address; NULL outside files */
+	char *module; /* the file that contains address; NULL outside files */
 	uint64_t module_offset;
 	enum call_verdict verdict;
 	int deny_errno;
@@ -58,7 +58,7 @@ struct record_draft {
 	char *cmdline;	  /* NUL-separated; NULL when unread */
 	size_t cmdline_length;
 	struct lineage lineage;
-	struct stack *stack; /* NULL without a stack */
+	struct stack *stack;	    /* NULL without a stack */
 	const struct frame *caller; /* in stack; NULL when unknown */
 	bool has_caller_sha256;
 	uint8_t caller_sha256[MODULE_SHA256_SIZE];
@@ -152,8 +152,8 @@ static void add_event_fields(json_t *record, const struct record_draft *draft)
 {
 	const struct policy_rule *rule = draft->rule;
 	bool alert = is_alert(rule);
-	const char *category = draft->event == EVENT_MODULE_LOAD ? "library"
-								 : "process";
+	const char *category =
+		draft->event == EVENT_MODULE_LOAD ? "library" : "process";
 	char time[32];
 
 	event_format_time(&draft->time, time);
@@ -163,8 +163,8 @@ static void add_event_fields(json_t *record, const struct record_draft *draft)
 		  json_string(policy_event_name(draft->event)));
 	event_set(record, "event.category", json_pack("[s]", category));
 	event_set(record, "event.type",
-		  json_pack("[s]", draft->event == EVENT_EXEC ? "start"
-							      : "info"));
+		  json_pack("[s]",
+			    draft->event == EVENT_EXEC ? "start" : "info"));
 	event_set(record, "event.severity", json_integer(rule->severity));
 	event_set(record, "event.module", json_string("nativemon"));
 	event_set(record, "rule.id", json_string(rule->id));
@@ -302,8 +302,7 @@ static const struct lineage_entry *find_parent(const struct lineage *lineage,
  * nativemon.ancestry lists the caller's earlier images and its ancestors,
  * nearest first; process.parent is the nearest entry of another process.
  */
-static bool add_lineage_fields(json_t *record,
-			       const struct record_draft *draft)
+static bool add_lineage_fields(json_t *record, const struct record_draft *draft)
 {
 	const struct lineage *lineage = &draft->lineage;
 	const struct lineage_entry *parent = find_parent(lineage, draft->tgid);
@@ -334,8 +333,7 @@ static bool add_lineage_fields(json_t *record,
 }
 
 /* The parent from /proc, when the lineage has none: nativemon itself. */
-static void add_parent_fields(json_t *record,
-			      const struct record_draft *draft)
+static void add_parent_fields(json_t *record, const struct record_draft *draft)
 {
 	if (!draft->has_ids || draft->ids.ppid <= 0)
 		return;
@@ -388,8 +386,7 @@ static bool is_exec(enum policy_event event)
 	return event == EVENT_EXEC || event == EVENT_FILELESS_EXEC;
 }
 
-static void add_process_fields(json_t *record,
-			       const struct record_draft *draft)
+static void add_process_fields(json_t *record, const struct record_draft *draft)
 {
 	const struct target_args *args = &draft->args;
 
@@ -424,8 +421,7 @@ static void add_process_fields(json_t *record,
 			 draft->cmdline_length);
 }
 
-static void add_syscall_fields(json_t *record,
-			       const struct record_draft *draft)
+static void add_syscall_fields(json_t *record, const struct record_draft *draft)
 {
 	json_t *args = json_array();
 
@@ -436,8 +432,9 @@ static void add_syscall_fields(json_t *record,
 	event_set(record, "nativemon.syscall.arch",
 		  json_string(abi_name(draft->abi)));
 	for (size_t i = 0; args && i < 6; i++)
-		json_array_append_new(args, json_sprintf("0x%" PRIx64,
-							 draft->syscall_args[i]));
+		json_array_append_new(
+			args,
+			json_sprintf("0x%" PRIx64, draft->syscall_args[i]));
 	event_set(record, "nativemon.syscall.args", args);
 	set_hex(record, "nativemon.origin.address", draft->address);
 	event_set(record, "nativemon.origin.kind",
@@ -516,8 +513,7 @@ static json_t *frame_object(const struct frame *frame,
 }
 
 /* Adds the code that made the syscall, with the hash of its file in alerts. */
-static void add_caller_fields(json_t *record,
-			      const struct record_draft *draft)
+static void add_caller_fields(json_t *record, const struct record_draft *draft)
 {
 	const struct frame *caller = draft->caller;
 	char text[24];
@@ -543,8 +539,8 @@ static json_t *frames_array(const struct stack *stack,
 	json_t *frames = json_array();
 
 	for (size_t i = 0; frames && i < stack->count; i++)
-		json_array_append_new(frames, frame_object(&stack->frames[i],
-							   escaping));
+		json_array_append_new(
+			frames, frame_object(&stack->frames[i], escaping));
 	return frames;
 }
 
@@ -579,8 +575,8 @@ static void add_stack_fields(json_t *record, const struct record_draft *draft,
 
 static void add_file_fields(json_t *record, const struct record_draft *draft)
 {
-	const char *prefix = draft->event == EVENT_MODULE_LOAD ? "dll.path"
-							       : "file.path";
+	const char *prefix =
+		draft->event == EVENT_MODULE_LOAD ? "dll.path" : "file.path";
 
 	if (!draft->has_file)
 		return;
@@ -734,15 +730,16 @@ void record_fold_key(const struct call *call, struct finding *finding)
 	/*
 	 * The file's identity is part of the key: a library replaced or
 	 * rewritten at the same path is other content, with another digest.
-	 * So is the identity of the file that holds the syscall instruction,
-	 * because a library replaced by another build can be loaded again at
-	 * the same address.
+	 * So is the identity of the file that contains the syscall
+	 * instruction, because a library replaced by another build can be
+	 * loaded again at the same address.
 	 * NOTE: a library rewritten in place keeps its inode, so its repeats
 	 * within the window still fold into the record of the old content.
 	 */
 	const struct stat *st = &finding->file.st;
 	int n = snprintf(finding->fold_key, sizeof(finding->fold_key),
-			 "%s|%d|%d|%llu|%d|%d|%" PRIx64 "|%s|%llu|%llu|%lld|%lld.%ld|%llu|%" PRIu64,
+			 "%s|%d|%d|%llu|%d|%d|%" PRIx64
+			 "|%s|%llu|%llu|%lld|%lld.%ld|%llu|%" PRIu64,
 			 finding->rule->id, (int)call->verdict, (int)call->tgid,
 			 (unsigned long long)call->process->start_time,
 			 (int)call->abi, call->nr, call->address,
@@ -782,8 +779,8 @@ void record_read_facts(struct call *call, const struct proc_table *table)
 
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)call->tid);
 	call->has_cwd = procfs_readlink(path, call->cwd, sizeof(call->cwd)) >= 0;
-	if (!find_parent(&call->process->lineage, call->tgid) && call->has_ids &&
-	    call->ids.ppid > 0)
+	if (!find_parent(&call->process->lineage, call->tgid) &&
+	    call->has_ids && call->ids.ppid > 0)
 		read_parent_exe(call, table);
 	/* The command line is read once per image, while it is the caller's. */
 	process_cmdline(call->process, &length);
@@ -976,10 +973,9 @@ static bool copy_finding(struct record_draft *draft, const struct call *call,
 	if (finding->event == EVENT_MODULE_LOAD &&
 	    !copy_text(&draft->load_caller, load_caller(call, finding)))
 		return false;
-	return copy_text(&draft->file_path, finding->has_file &&
-							 !file->path_unknown
-						 ? file->path
-						 : NULL);
+	if (!finding->has_file || file->path_unknown)
+		return true;
+	return copy_text(&draft->file_path, file->path);
 }
 
 struct event_draft *record_draft_new(const struct call *call,
@@ -995,7 +991,8 @@ struct event_draft *record_draft_new(const struct call *call,
 	clock_gettime(CLOCK_REALTIME, &draft->time);
 	copy_call(draft, call);
 	if (!copy_stack(draft, call, is_alert(finding->rule)) ||
-	    !copy_text(&draft->module, call->has_module ? call->module : NULL) ||
+	    !copy_text(&draft->module,
+		       call->has_module ? call->module : NULL) ||
 	    !copy_caller(draft, call) || !copy_finding(draft, call, finding)) {
 		free_draft(&draft->base);
 		return NULL;

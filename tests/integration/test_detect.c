@@ -271,7 +271,8 @@ Test(detect, replaced_library_is_not_folded, .timeout = TEST_TIMEOUT)
 
 	/* The module-load records name the build of each round. */
 	json_array_foreach(run.events, i, event) {
-		if (loads < 4 && is_field(event, "event.action", "module-load") &&
+		if (loads < 4 &&
+		    is_field(event, "event.action", "module-load") &&
 		    is_field(event, "dll.path", library))
 			builds[loads++] = harness_event_string(
 				event, "nativemon.load.build_id");
@@ -279,7 +280,8 @@ Test(detect, replaced_library_is_not_folded, .timeout = TEST_TIMEOUT)
 	cr_assert_eq(loads, 4, "%zu module loads of %s; %s", loads, library,
 		     run.seen);
 	cr_assert(builds[0] && builds[1] && strcmp(builds[0], builds[1]) != 0,
-		  "the two builds have no build-ids of their own; %s", run.seen);
+		  "the two builds have no build-ids of their own; %s",
+		  run.seen);
 
 	for (int build = 0; build < 2; build++) {
 		long long calls = harness_events_count(

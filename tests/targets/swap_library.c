@@ -69,7 +69,8 @@ static int run_round(const char *directory, const char *library, int round)
 		return -1;
 	}
 	close((int)fd);
-	printf("round=%d build=%ld address=%p\n", round, build(), (void *)memfd);
+	printf("round=%d build=%ld address=%p\n", round, build(),
+	       (void *)memfd);
 	dlclose(handle);
 	return 0;
 }
@@ -79,12 +80,15 @@ int main(int argc, char **argv)
 	int rounds;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: swap_library DIR FIRST SECOND ROUNDS\n");
+		fprintf(stderr,
+			"usage: swap_library DIR FIRST SECOND ROUNDS\n");
 		return 2;
 	}
 	rounds = atoi(argv[4]);
 	for (int round = 0; round < rounds; round++) {
-		if (run_round(argv[1], round % 2 ? argv[3] : argv[2], round) < 0)
+		const char *library = round % 2 ? argv[3] : argv[2];
+
+		if (run_round(argv[1], library, round) < 0)
 			return 1;
 	}
 	return 0;
