@@ -11,10 +11,12 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -404,6 +406,13 @@ static void remove_directory(void)
 	rmdir(directory);
 }
 
+/* Also sends stderr, where a lost record is reported, to Criterion. */
+static void make_quiet_directory(void)
+{
+	make_directory();
+	cr_redirect_stderr();
+}
+
 TestSuite(event_sink, .init = make_directory, .fini = remove_directory);
 
 #define RECORDS_MAX 4096
@@ -475,7 +484,8 @@ static struct event_sink *open_sink(void)
 struct test_draft {
 	struct event_draft base;
 	char id[32];
-	bool fails; /* build() runs out of memory */
+	bool fails;	/* build() runs out of memory */
+	size_t padding; /* length of a "pad" string of x's, if not 0 */
 };
 
 static unsigned int drafts_alive;
@@ -490,7 +500,19 @@ static json_t *build_test_record(const struct event_draft *base)
 	__atomic_fetch_add(&builds, 1, __ATOMIC_RELAXED);
 	if (pthread_equal(pthread_self(), emitter))
 		__atomic_fetch_add(&builds_on_emitter, 1, __ATOMIC_RELAXED);
-	return draft->fails ? NULL : json_pack("{s:s}", "id", draft->id);
+	if (draft->fails)
+		return NULL;
+	if (draft->padding == 0)
+		return json_pack("{s:s}", "id", draft->id);
+	char *pad = malloc(draft->padding);
+	json_t *record;
+
+	cr_assert_not_null(pad);
+	memset(pad, 'x', draft->padding);
+	record = json_pack("{s:s, s:s%}", "id", draft->id, "pad", pad,
+			   draft->padding);
+	free(pad);
+	return record;
 }
 
 static void free_test_draft(struct event_draft *base)
@@ -511,6 +533,14 @@ static struct event_draft *new_draft(const char *id, bool fails)
 	emitter = pthread_self();
 	__atomic_fetch_add(&drafts_alive, 1, __ATOMIC_RELAXED);
 	return &draft->base;
+}
+
+static struct event_draft *padded_draft(const char *id, size_t padding)
+{
+	struct event_draft *base = new_draft(id, false);
+
+	((struct test_draft *)base)->padding = padding;
+	return base;
 }
 
 static void emit(struct event_sink *sink, const char *id, const char *key)
@@ -843,6 +873,130 @@ Test(event_sink, builds_records_on_writer_thread)
 	cr_expect_eq(builds, 2, "a sink without a log built a record");
 	cr_expect_eq(drafts_alive, 0, "%u drafts were never freed",
 		     drafts_alive);
+}
+
+/* Reads a file descriptor to its end into a string, on a thread. */
+struct drain {
+	int fd;
+	char *data;
+	size_t length;
+};
+
+static void *drain_fd(void *argument)
+{
+	struct drain *drain = argument;
+	size_t capacity = 0;
+	ssize_t n;
+
+	do {
+		if (capacity - drain->length < 65536) {
+			capacity = capacity * 2 + 65536;
+			drain->data = realloc(drain->data, capacity + 1);
+			cr_assert_not_null(drain->data);
+		}
+		n = read(drain->fd, drain->data + drain->length, 65536);
+		if (n > 0)
+			drain->length += (size_t)n;
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	drain->data[drain->length] = '\0';
+	return NULL;
+}
+
+/* Returns the number of lines in text, failing on one that is not JSON. */
+static size_t count_json_lines(char *text)
+{
+	size_t count = 0;
+	char *line, *next;
+
+	for (line = text; *line; line = next) {
+		json_error_t error;
+		json_t *record;
+
+		next = strchr(line, '\n');
+		cr_assert_not_null(next, "line %zu has no newline", count + 1);
+		*next++ = '\0';
+		record = json_loads(line, 0, &error);
+		cr_assert_not_null(record, "line %zu is torn: %s", count + 1,
+				   error.text);
+		json_decref(record);
+		count++;
+	}
+	return count;
+}
+
+/*
+ * Two sinks that share a FIFO keep their lines whole, because a pipe keeps
+ * a write(2) of up to PIPE_BUF bytes whole and each line of about 3 KiB
+ * gets a write of its own there.
+ */
+Test(event_sink, shares_fifo_without_tearing_lines, .timeout = 60)
+{
+	enum { RECORDS = 1000, SINKS = 2 };
+	struct event_sink *sinks[SINKS];
+	struct drain drain = { 0 };
+	pthread_t reader;
+
+	cr_assert_eq(mkfifo(log_path, 0600), 0, "mkfifo: %s", strerror(errno));
+	drain.fd = open(log_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	cr_assert_geq(drain.fd, 0, "open: %s", strerror(errno));
+	for (int i = 0; i < SINKS; i++)
+		sinks[i] = open_sink();
+	cr_assert_eq(fcntl(drain.fd, F_SETFL, 0), 0);
+	cr_assert_eq(pthread_create(&reader, NULL, drain_fd, &drain), 0);
+
+	for (int i = 0; i < RECORDS; i++) {
+		for (int j = 0; j < SINKS; j++)
+			event_sink_emit(sinks[j], padded_draft("fifo", 3000),
+					NULL, NULL);
+	}
+	for (int i = 0; i < SINKS; i++)
+		event_sink_free(sinks[i]);
+	pthread_join(reader, NULL);
+	close(drain.fd);
+
+	cr_expect_eq(count_json_lines(drain.data), RECORDS * SINKS);
+	free(drain.data);
+}
+
+/*
+ * A write that stops partway, here at the file size limit, loses only the
+ * lines that did not reach the log whole.
+ */
+Test(event_sink, counts_lines_of_partial_write, .init = make_quiet_directory)
+{
+	enum { RECORDS = 100 };
+	struct rlimit limit;
+	struct event_sink *sink;
+	unsigned long lost;
+	char *text;
+	size_t length;
+	FILE *log;
+
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &limit), 0);
+	limit.rlim_cur = 64 * 1024;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	signal(SIGXFSZ, SIG_IGN);
+
+	sink = open_sink();
+	for (int i = 0; i < RECORDS; i++)
+		event_sink_emit(sink, padded_draft("limited", 2000), NULL,
+				NULL);
+	lost = event_sink_lost(sink);
+	event_sink_free(sink);
+
+	log = fopen(log_path, "r");
+	cr_assert_not_null(log);
+	text = calloc(1, 128 * 1024);
+	cr_assert_not_null(text);
+	length = fread(text, 1, 128 * 1024 - 1, log);
+	fclose(log);
+	/* The line that the limit cut is lost, so its part is dropped. */
+	while (length > 0 && text[length - 1] != '\n')
+		text[--length] = '\0';
+	cr_assert_gt(lost, 0, "the file size limit cut no line");
+	cr_expect_eq(count_json_lines(text) + lost, RECORDS,
+		     "%lu lines counted as lost", lost);
+	free(text);
 }
 
 Test(event_sink, writes_nothing_without_log)
