@@ -332,8 +332,7 @@ int event_sink_new(struct event_sink **sink, const char *log_path, bool quiet)
  * Writes length bytes. Returns 0, or a negative errno with the number of
  * bytes written before the failure in *written.
  */
-static int write_all(int fd, const char *bytes, size_t length,
-		     size_t *written)
+static int write_all(int fd, const char *bytes, size_t length, size_t *written)
 {
 	*written = 0;
 	while (*written < length) {
@@ -442,7 +441,7 @@ static void write_lines(struct event_sink *sink)
 	err = write_all(sink->fd, sink->lines, sink->lines_length, &written);
 	if (err < 0) {
 		lost = sink->line_count - count_lines(sink->lines, written);
-		/* Warn on the first loss only: a full disk would flood stderr. */
+		/* Warn on the first loss only, or a full disk floods stderr. */
 		if (count_lost(sink, lost) == 0)
 			log_warn_errno(-err, "cannot write to the event log");
 	}
