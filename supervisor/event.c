@@ -9,15 +9,15 @@
  * Serializing, writing and freeing a record took a third of nativemon's
  * time per alert in a profile, and building it a fifth of the rest, so a
  * writer thread does all of it while the supervisor goes on with the next
- * notification. The supervisor's thread
- * hands over a draft of each record with what to set in it, and never
- * touches the draft again: only the writer builds the record, sets fields,
- * serializes and frees. The queue is bounded, and a full queue makes the
- * supervisor wait, so no record is dropped. The sink waits for the queue
- * to drain before it reports its losses or closes.
+ * notification. The supervisor's thread hands over a draft of each record
+ * with what to set in it, and never touches the draft again: only the
+ * writer builds the record, sets fields, serializes and frees. The queue
+ * is bounded, and a full queue makes the supervisor wait, so no record is
+ * dropped. The sink waits for the queue to drain before it reports its
+ * losses or closes.
  *
- * NOTE: a supervisor killed by SIGKILL loses the records still queued, at
- * most WRITE_QUEUE_SIZE of them.
+ * NOTE: a supervisor killed by SIGKILL loses the records still queued or
+ * formatted and not yet written, at most WRITE_QUEUE_SIZE of them.
  */
 #include "event.h"
 
