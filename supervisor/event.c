@@ -116,6 +116,7 @@ struct event_sink {
 	size_t lines_length;
 	size_t lines_capacity;
 	size_t line_count;
+	bool cut_line; /* the log ends inside a line that a failed write cut */
 	unsigned long lost; /* under queue.lock while the writer runs */
 	struct write_queue queue;
 	struct fold_slot slots[FOLD_SLOTS];
@@ -433,14 +434,26 @@ static unsigned long count_lost(struct event_sink *sink, size_t count)
  */
 static void write_lines(struct event_sink *sink)
 {
-	size_t written, lost;
-	int err;
+	size_t written = 0, lost;
+	int err = 0;
 
 	if (sink->line_count == 0)
 		return;
-	err = write_all(sink->fd, sink->lines, sink->lines_length, &written);
+	/*
+	 * A line that a failed write cut stays in the log. Ending it first
+	 * keeps the next record from being glued to it once the log takes
+	 * data again, as when a full disk gets space back.
+	 */
+	if (sink->cut_line)
+		err = write_all(sink->fd, "\n", 1, &written);
+	sink->cut_line = err < 0;
+	if (err == 0)
+		err = write_all(sink->fd, sink->lines, sink->lines_length,
+				&written);
 	if (err < 0) {
 		lost = sink->line_count - count_lines(sink->lines, written);
+		if (written > 0 && sink->lines[written - 1] != '\n')
+			sink->cut_line = true;
 		/* Warn on the first loss only, or a full disk floods stderr. */
 		if (count_lost(sink, lost) == 0)
 			log_warn_errno(-err, "cannot write to the event log");

@@ -42,9 +42,10 @@ void supervise_sink_close(struct event_sink *sink, const char *log_path)
 		return;
 	event_sink_flush_all(sink);
 	lost = event_sink_lost(sink);
+	/* A folded record that is lost counts once, whatever its count. */
 	if (lost > 0)
-		log_warn("%lu events could not be written to '%s'", lost,
-			 log_path);
+		log_warn("%lu %s could not be written to '%s'", lost,
+			 lost == 1 ? "record" : "records", log_path);
 	event_sink_free(sink);
 }
 

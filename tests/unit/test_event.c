@@ -999,6 +999,77 @@ Test(event_sink, counts_lines_of_partial_write, .init = make_quiet_directory)
 	free(text);
 }
 
+/* Returns the lines of text that parse as JSON, counting the others. */
+static size_t count_parsed_lines(char *text, size_t *bad)
+{
+	size_t parsed = 0;
+	char *line, *next;
+
+	*bad = 0;
+	for (line = text; *line; line = next) {
+		json_t *record;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		record = json_loads(line, 0, NULL);
+		if (record)
+			parsed++;
+		else
+			(*bad)++;
+		json_decref(record);
+	}
+	return parsed;
+}
+
+/*
+ * A line that a failed write cut stays alone when the log takes data
+ * again, here after the file size limit is raised: the next record starts
+ * a line of its own instead of being glued to the cut one.
+ */
+Test(event_sink, ends_cut_line_before_next, .init = make_quiet_directory)
+{
+	enum { BEFORE = 60, AFTER = 10 };
+	struct rlimit limit, raised;
+	struct event_sink *sink;
+	unsigned long lost;
+	size_t parsed, bad;
+	char *text;
+	FILE *log;
+
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &raised), 0);
+	limit = raised;
+	limit.rlim_cur = 64 * 1024;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	signal(SIGXFSZ, SIG_IGN);
+
+	sink = open_sink();
+	for (int i = 0; i < BEFORE; i++)
+		event_sink_emit(sink, padded_draft("before", 1500), NULL, NULL);
+	event_sink_sync(sink);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &raised), 0);
+	for (int i = 0; i < AFTER; i++)
+		event_sink_emit(sink, padded_draft("after", 1500), NULL, NULL);
+	lost = event_sink_lost(sink);
+	event_sink_free(sink);
+
+	log = fopen(log_path, "r");
+	cr_assert_not_null(log);
+	text = calloc(1, 256 * 1024);
+	cr_assert_not_null(text);
+	cr_assert_lt(fread(text, 1, 256 * 1024 - 1, log), 256 * 1024 - 1);
+	fclose(log);
+	parsed = count_parsed_lines(text, &bad);
+	cr_expect_gt(lost, 0, "the file size limit cut no line");
+	cr_expect_leq(bad, 1, "%zu lines do not parse", bad);
+	cr_expect_eq(parsed + lost, BEFORE + AFTER,
+		     "%zu records parse and %lu are lost, of %d", parsed, lost,
+		     BEFORE + AFTER);
+	free(text);
+}
+
 Test(event_sink, writes_nothing_without_log)
 {
 	struct event_sink *sink = NULL;
