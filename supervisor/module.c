@@ -139,7 +139,7 @@ void module_cache_get_stats(const struct module_cache *cache,
 
 /*
  * References are counted atomically because the writer thread drops the
- * ones that records hold; see record.c.
+ * ones that record drafts hold; see record.c.
  */
 struct module *module_ref(struct module *module)
 {
