@@ -959,24 +959,50 @@ Test(event_sink, shares_fifo_without_tearing_lines, .timeout = 60)
 }
 
 /*
+ * Lowers this process's file size limit to bytes, with writes past it
+ * failing with EFBIG instead of raising SIGXFSZ. Stores the limit before
+ * in saved.
+ */
+static void limit_file_size(rlim_t bytes, struct rlimit *saved)
+{
+	struct rlimit limit;
+
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, saved), 0);
+	limit = *saved;
+	limit.rlim_cur = bytes;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+/* Returns the log's contents as a string of at most size - 1 bytes. */
+static char *read_log_text(size_t size, size_t *length)
+{
+	FILE *log = fopen(log_path, "r");
+	char *text = calloc(1, size);
+
+	cr_assert_not_null(log);
+	cr_assert_not_null(text);
+	*length = fread(text, 1, size - 1, log);
+	fclose(log);
+	cr_assert_lt(*length, size - 1, "the log is larger than %zu bytes",
+		     size - 1);
+	return text;
+}
+
+/*
  * A write that stops partway, here at the file size limit, loses only the
  * lines that did not reach the log whole.
  */
 Test(event_sink, counts_lines_of_partial_write, .init = make_quiet_directory)
 {
 	enum { RECORDS = 100 };
-	struct rlimit limit;
+	struct rlimit saved;
 	struct event_sink *sink;
 	unsigned long lost;
 	char *text;
 	size_t length;
-	FILE *log;
 
-	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &limit), 0);
-	limit.rlim_cur = 64 * 1024;
-	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
-	signal(SIGXFSZ, SIG_IGN);
-
+	limit_file_size(64 * 1024, &saved);
 	sink = open_sink();
 	for (int i = 0; i < RECORDS; i++)
 		event_sink_emit(sink, padded_draft("limited", 2000), NULL,
@@ -984,12 +1010,7 @@ Test(event_sink, counts_lines_of_partial_write, .init = make_quiet_directory)
 	lost = event_sink_lost(sink);
 	event_sink_free(sink);
 
-	log = fopen(log_path, "r");
-	cr_assert_not_null(log);
-	text = calloc(1, 128 * 1024);
-	cr_assert_not_null(text);
-	length = fread(text, 1, 128 * 1024 - 1, log);
-	fclose(log);
+	text = read_log_text(128 * 1024, &length);
 	/* The line that the limit cut is lost, so its part is dropped. */
 	while (length > 0 && text[length - 1] != '\n')
 		text[--length] = '\0';
@@ -1032,35 +1053,24 @@ static size_t count_parsed_lines(char *text, size_t *bad)
 Test(event_sink, ends_cut_line_before_next, .init = make_quiet_directory)
 {
 	enum { BEFORE = 60, AFTER = 10 };
-	struct rlimit limit, raised;
+	struct rlimit saved;
 	struct event_sink *sink;
 	unsigned long lost;
-	size_t parsed, bad;
+	size_t parsed, bad, length;
 	char *text;
-	FILE *log;
 
-	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &raised), 0);
-	limit = raised;
-	limit.rlim_cur = 64 * 1024;
-	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
-	signal(SIGXFSZ, SIG_IGN);
-
+	limit_file_size(64 * 1024, &saved);
 	sink = open_sink();
 	for (int i = 0; i < BEFORE; i++)
 		event_sink_emit(sink, padded_draft("before", 1500), NULL, NULL);
 	event_sink_sync(sink);
-	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &raised), 0);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &saved), 0);
 	for (int i = 0; i < AFTER; i++)
 		event_sink_emit(sink, padded_draft("after", 1500), NULL, NULL);
 	lost = event_sink_lost(sink);
 	event_sink_free(sink);
 
-	log = fopen(log_path, "r");
-	cr_assert_not_null(log);
-	text = calloc(1, 256 * 1024);
-	cr_assert_not_null(text);
-	cr_assert_lt(fread(text, 1, 256 * 1024 - 1, log), 256 * 1024 - 1);
-	fclose(log);
+	text = read_log_text(256 * 1024, &length);
 	parsed = count_parsed_lines(text, &bad);
 	cr_expect_gt(lost, 0, "the file size limit cut no line");
 	cr_expect_leq(bad, 1, "%zu lines do not parse", bad);
