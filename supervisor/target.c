@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -504,6 +506,52 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
 	return dir;
 }
 
+/*
+ * Resolves path with one openat2() call where the result cannot differ
+ * from the walk's: inside the root for an absolute path, below the start
+ * directory for a relative one, within one mount and through no magic
+ * link. procfs is a mount of its own, so such a path never meets a "self"
+ * that the walk would have to read as the target's, unless it starts on
+ * procfs. Returns an O_PATH descriptor, -ENOENT or -ENOTDIR, which the
+ * walk would reach too, or -EAGAIN when the walk must decide.
+ */
+static int open_in_one_mount(int root, int start, const char *path)
+{
+	bool absolute = path[0] == '/';
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS |
+			   (absolute ? RESOLVE_IN_ROOT : RESOLVE_BENEATH),
+	};
+	int dir = absolute ? root : start;
+	long fd;
+
+	if (is_procfs(dir))
+		return -EAGAIN;
+	fd = syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	/* EXDEV, ELOOP and ENOSYS among others leave it to the walk. */
+	if (errno == ENOENT || errno == ENOTDIR)
+		return -errno;
+	return -EAGAIN;
+}
+
+/*
+ * Opens path as the target would, in one call where it stays in one mount:
+ * a shell's PATH search is mostly such lookups, most of them of names that
+ * are not there.
+ */
+static int open_target_path(pid_t tgid, pid_t tid, int root, int start,
+			    const char *path)
+{
+	int fd = open_in_one_mount(root, start, path);
+
+	if (fd != -EAGAIN)
+		return fd;
+	return open_as_target(tgid, tid, root, start, path);
+}
+
 static int open_proc_entry(pid_t tid, const char *entry, int fd)
 {
 	char path[64];
@@ -542,7 +590,7 @@ int target_exec_file(pid_t tgid, pid_t tid, int dirfd, const char *path,
 			return err;
 		}
 	}
-	fd = open_as_target(tgid, tid, root, start, path);
+	fd = open_target_path(tgid, tid, root, start, path);
 	if (start >= 0)
 		close(start);
 	close(root);

@@ -639,6 +639,60 @@ Test(target_exec_file, resolves_self_link_through_proc_cwd)
 	expect_resolved(path, err, &file, NULL, ORIGIN_MEMFD);
 }
 
+/*
+ * Paths that leave the directory they start in, through ".." or a link,
+ * need the walk: one openat2() call resolves a relative path only below
+ * its start. Each must still name the file the target would run.
+ */
+Test(target_exec_file, resolves_paths_that_leave_their_start)
+{
+	static struct target_file file;
+	const char *base = strrchr(directory, '/') + 1;
+	char up[256], sub[160], up_text[256], up_link[192], absolute_link[192];
+	const char *paths[] = { up, "sub/../tool", "sub/up-link",
+				"absolute-link" };
+
+	spawn_file_child();
+	snprintf(up, sizeof(up), "../%s/tool", base);
+	snprintf(sub, sizeof(sub), "%s/sub", directory);
+	snprintf(up_text, sizeof(up_text), "../../%s/tool", base);
+	snprintf(up_link, sizeof(up_link), "%s/up-link", sub);
+	snprintf(absolute_link, sizeof(absolute_link), "%s/absolute-link",
+		 directory);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	cr_assert_eq(symlink(up_text, up_link), 0);
+	cr_assert_eq(symlink(tool_path, absolute_link), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		int err = target_exec_file(child, child, AT_FDCWD, paths[i], 0,
+					   &file);
+
+		expect_resolved(paths[i], err, &file, tool_path,
+				ORIGIN_LIBRARY);
+	}
+}
+
+static int enter_proc(void *argument)
+{
+	(void)argument;
+	return chdir("/proc") < 0 ? -1 : 0;
+}
+
+/*
+ * From a working directory on procfs, "self" names the target, so such a
+ * path is walked even where no magic link is on the way.
+ */
+Test(target_exec_file, resolves_self_from_proc_cwd)
+{
+	static struct target_file file;
+	char expected[64];
+	int err;
+
+	spawn_ready_child(enter_proc, NULL);
+	snprintf(expected, sizeof(expected), "/proc/%d/stat", (int)child);
+	err = target_exec_file(child, child, AT_FDCWD, "self/stat", 0, &file);
+	expect_resolved("self/stat", err, &file, expected, ORIGIN_LIBRARY);
+}
+
 struct exec_error_case {
 	const char *path;
 	int dirfd;
