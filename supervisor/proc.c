@@ -98,6 +98,7 @@ static void free_process(struct process *process)
 static void drop_thread(struct proc_table *table, struct thread *thread)
 {
 	RB_REMOVE(thread_tree, &table->threads, thread);
+	LIST_REMOVE(thread, sibling);
 	table->thread_count--;
 	if (thread->pidfd >= 0)
 		close(thread->pidfd);
@@ -110,10 +111,8 @@ static void remove_process(struct proc_table *table, struct process *process)
 {
 	struct thread *thread, *next;
 
-	RB_FOREACH_SAFE(thread, thread_tree, &table->threads, next) {
-		if (thread->process == process)
-			drop_thread(table, thread);
-	}
+	LIST_FOREACH_SAFE(thread, &process->threads, sibling, next)
+		drop_thread(table, thread);
 	RB_REMOVE(process_tree, &table->processes, process);
 	table->process_count--;
 	free_process(process);
@@ -467,6 +466,7 @@ static struct process *create_process(struct proc_table *table, pid_t tid,
 	process->reader_tid = tid;
 	process->start_time = leader->stat.start_time;
 	process->maps_fd = -1;
+	LIST_INIT(&process->threads);
 	lineage_ticks_to_time(leader->stat.start_time, &process->image_start);
 	maps_init(&process->maps);
 	parent = find_parent(table, leader->stat.ppid);
@@ -588,6 +588,7 @@ static struct thread *add_thread(struct proc_table *table, pid_t tid, int *err)
 	thread->pidfd = facts.pidfd;
 	thread->syscall_fd = -1;
 	RB_INSERT(thread_tree, &table->threads, thread);
+	LIST_INSERT_HEAD(&facts.process->threads, thread, sibling);
 	table->thread_count++;
 	return thread;
 

@@ -7,6 +7,7 @@
 #ifndef NATIVEMON_PROC_H
 #define NATIVEMON_PROC_H
 
+#include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,8 +62,12 @@ struct load_request {
 	char *caller;		 /* file of the calling code; NULL if none */
 };
 
+struct thread;
+LIST_HEAD(thread_list, thread);
+
 struct process {
 	RB_ENTRY(process) node;
+	struct thread_list threads; /* the entries of its threads */
 	pid_t tgid;
 	unsigned long long start_time;
 	/*
@@ -159,6 +164,7 @@ struct process {
 
 struct thread {
 	RB_ENTRY(thread) node;
+	LIST_ENTRY(thread) sibling; /* in process->threads */
 	pid_t tid;
 	unsigned long long start_time;
 	int pidfd; /* readable once the thread exited; -1 if none */
