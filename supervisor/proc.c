@@ -620,19 +620,47 @@ static bool is_alive(pid_t id, unsigned long long start_time)
 	return procfs_read_stat(id, &stat) == 0 && stat.start_time == start_time;
 }
 
+/* The pidfd of the leader's entry tells without a /proc read. */
+static bool process_is_alive(struct proc_table *table, struct process *process)
+{
+	struct thread *leader = find_leader_thread(table, process);
+
+	if (leader)
+		return pidfd_is_alive(leader->pidfd);
+	return is_alive(process->tgid, process->start_time);
+}
+
+static bool thread_is_alive(const struct thread *thread)
+{
+	if (thread->pidfd >= 0)
+		return pidfd_is_alive(thread->pidfd);
+	return is_alive(thread->tid, thread->start_time);
+}
+
 void proc_table_sweep(struct proc_table *table)
 {
 	struct process *process, *next_process;
 	struct thread *thread, *next_thread;
 
 	RB_FOREACH_SAFE(process, process_tree, &table->processes, next_process) {
-		if (!is_alive(process->tgid, process->start_time))
+		if (!process_is_alive(table, process))
 			remove_process(table, process);
 	}
 	RB_FOREACH_SAFE(thread, thread_tree, &table->threads, next_thread) {
-		if (!is_alive(thread->tid, thread->start_time))
+		if (!thread_is_alive(thread))
 			drop_thread(table, thread);
 	}
+	table->swept_count = table->process_count + table->thread_count;
+}
+
+bool proc_table_has_grown(const struct proc_table *table)
+{
+	/*
+	 * Doubling keeps the sweeps' cost per new entry constant, and the
+	 * slack spares a small table sweeps that find nothing to drop.
+	 */
+	return table->process_count + table->thread_count >=
+	       2 * table->swept_count + PROC_TABLE_SWEEP_SLACK;
 }
 
 static bool is_libc_mapping(const struct mapping *mapping)

@@ -20,6 +20,9 @@
 #include "origin.h"
 #include "procfs.h"
 
+/* Entries a table may gain beyond double its size at the last sweep. */
+#define PROC_TABLE_SWEEP_SLACK 128
+
 /* Address ranges whose cached mappings may be out of date. */
 #define PROCESS_DIRTY_MAX 8
 
@@ -182,6 +185,7 @@ struct proc_table {
 	struct thread_tree threads;
 	size_t process_count;
 	size_t thread_count;
+	size_t swept_count;   /* processes and threads after the last sweep */
 	pid_t supervisor_pid; /* where lineages stop */
 	char *supervisor_exe; /* an image of it is left out of lineages */
 };
@@ -199,6 +203,14 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 
 /* Drops the entries of processes and threads that have exited. */
 void proc_table_sweep(struct proc_table *table);
+
+/*
+ * Returns true once the table has doubled since the last sweep. Entries
+ * of exited processes hold descriptors and memory until a sweep, and a
+ * storm of short-lived processes adds thousands a second, so waiting
+ * for the sweep interval alone would let them pile up.
+ */
+bool proc_table_has_grown(const struct proc_table *table);
 
 /*
  * Returns the mapping that contains address. A cached entry that may be out

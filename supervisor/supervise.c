@@ -85,6 +85,8 @@ void supervise_upkeep_run(struct supervise_upkeep *upkeep,
 	struct timespec now;
 
 	event_sink_flush_expired(sink);
+	if (proc_table_has_grown(&monitor->processes))
+		proc_table_sweep(&monitor->processes);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec - upkeep->last_sweep.tv_sec <
 	    SUPERVISE_SWEEP_INTERVAL_MS / 1000)

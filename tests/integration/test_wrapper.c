@@ -899,6 +899,37 @@ Test(wrapper, survives_exec_storm, .timeout = TEST_TIMEOUT_S)
 	harness_session_end(session);
 }
 
+/*
+ * Each child's entry holds descriptors until it is dropped. Without sweeps
+ * as the table grows, 2000 children would leave at least 4000 open, since
+ * the timed sweep comes only every SUPERVISE_SWEEP_INTERVAL_MS.
+ */
+#define CHURN_CHILDREN 2000
+#define CHURN_FDS_MAX 400
+
+Test(wrapper, drops_entries_of_exited_children, .timeout = TEST_TIMEOUT_S)
+{
+	char target[PATH_MAX], children[16];
+	char *argv[] = { nativemon_path(), "run", "--quiet", "--",
+			 target_path("wrap_churn", target, sizeof(target)),
+			 children, NULL };
+	struct harness_session *session = &test_session;
+	const char *out, *found;
+	long fds;
+
+	snprintf(children, sizeof(children), "%d", CHURN_CHILDREN);
+	run_session(session, argv, NULL);
+	harness_session_expect_exit_code(session, 0);
+	out = harness_capture_text(&session->out);
+	found = strstr(out, "supervisor_fds=");
+	cr_assert_not_null(found, "wrap_churn printed no count: %s", out);
+	fds = strtol(found + strlen("supervisor_fds="), NULL, 10);
+	cr_expect_lt(fds, CHURN_FDS_MAX,
+		     "nativemon held %ld descriptors after %d children exited",
+		     fds, CHURN_CHILDREN);
+	harness_session_end(session);
+}
+
 Test(wrapper, survives_concurrent_execs, .timeout = TEST_TIMEOUT_S)
 {
 	char target[PATH_MAX];
