@@ -466,8 +466,14 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
 		bool procfs;
 
 		if (strcmp(name, ".") == 0 ||
-		    (strcmp(name, "..") == 0 && is_same_file(dir, root)))
+		    (strcmp(name, "..") == 0 && is_same_file(dir, root))) {
+			/* The kernel looks "." up in a file and fails. */
+			if (has_dir_st && !S_ISDIR(dir_st.st_mode)) {
+				err = -ENOTDIR;
+				break;
+			}
 			continue;
+		}
 		procfs = walk_is_procfs(&fs, dir, has_dir_st ? &dir_st : NULL);
 		next = open_component(tgid, tid, dir, procfs, name);
 		if (next < 0) {
@@ -496,6 +502,11 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
 		dir = next;
 		dir_st = st;
 		has_dir_st = has_st;
+		/* So is a file named with a trailing slash. */
+		if (*left == '/' && has_st && !S_ISDIR(st.st_mode)) {
+			err = -ENOTDIR;
+			break;
+		}
 	}
 	if (length < 0)
 		err = (int)length;
@@ -510,7 +521,8 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
  * Resolves path with one openat2() call where the result cannot differ
  * from the walk's: inside the root for an absolute path, below the start
  * directory for a relative one, within one mount and through no magic
- * link. procfs is a mount of its own, so such a path never meets a "self"
+ * link. Both fail with ENOTDIR where the kernel would, as for a file
+ * named with a trailing slash. procfs is a mount of its own, so such a path never meets a "self"
  * that the walk would have to read as the target's, unless it starts on
  * procfs. Returns an O_PATH descriptor, -ENOENT or -ENOTDIR, which the
  * walk would reach too, or -EAGAIN when the walk must decide.

@@ -32,6 +32,7 @@ enum {
 	CHILD_MEMFD_FD = 201,
 	CHILD_DIRECTORY_FD = 202,
 	CHILD_GONE_FD = 203,
+	CHILD_PROC_FILE_FD = 204,
 	CHILD_CLOSED_FD = 250,
 	NO_FD = -1,
 };
@@ -462,6 +463,9 @@ static int open_child_files(void *argument)
 		return -1;
 	if (move_fd(open(gone_path, O_RDONLY), CHILD_GONE_FD) < 0)
 		return -1;
+	if (move_fd(open("/proc/self/status", O_RDONLY), CHILD_PROC_FILE_FD) <
+	    0)
+		return -1;
 	return chdir(directory) < 0 ? -1 : 0;
 }
 
@@ -707,6 +711,13 @@ static const struct exec_error_case exec_error_cases[] = {
 	{ "/proc/self/fd/250", AT_FDCWD, 0, -ENOENT },
 	{ "", CHILD_CLOSED_FD, AT_EMPTY_PATH, -ENOENT },
 	{ "", -1, AT_EMPTY_PATH, -EBADF },
+	/* The kernel fails these, so no file may be reported for them. */
+	{ "tool/", AT_FDCWD, 0, -ENOTDIR },
+	{ "tool/.", AT_FDCWD, 0, -ENOTDIR },
+	{ ".", CHILD_FILE_FD, 0, -ENOTDIR },
+	{ "/proc/self/fd/200/", AT_FDCWD, 0, -ENOTDIR },
+	{ "/proc/self/fd/200/.", AT_FDCWD, 0, -ENOTDIR },
+	{ ".", CHILD_PROC_FILE_FD, 0, -ENOTDIR },
 };
 
 Test(target_exec_file, reports_errors)
