@@ -891,14 +891,37 @@ static bool is_launch(const struct monitor *monitor, const struct call *call)
 	       (is_name(call, "execve") || is_name(call, "execveat"));
 }
 
+/*
+ * Counts a call of a thread that the process table could not take in for
+ * want of descriptors or memory, and warns at the first. Unlike a thread
+ * that has exited, such a thread goes on, and its call runs unchecked.
+ *
+ * NOTE: such calls are allowed even under deny and kill rules; nativemon
+ * raises its descriptor limit to the hard limit to keep them rare.
+ */
+static void count_untracked(struct monitor *monitor, const struct call *call,
+			    int err)
+{
+	if (err != -EMFILE && err != -ENFILE && err != -ENOMEM)
+		return;
+	if (monitor->untracked++ == 0)
+		log_warn_errno(-err,
+			       "cannot track thread %d, so its watched calls"
+			       " go unchecked; raise the limit on open files"
+			       " (ulimit -n) if it is low",
+			       (int)call->tid);
+}
+
 static void analyze(struct monitor *monitor, struct call *call)
 {
 	int err;
 
 	call->process = proc_table_resolve(&monitor->processes, call->tid,
 					   &err);
-	if (!call->process)
+	if (!call->process) {
+		count_untracked(monitor, call, err);
 		return;
+	}
 	call->tgid = call->process->tgid;
 	if (call->process->image_changed)
 		inspect_new_image(call);

@@ -43,6 +43,7 @@ struct monitor {
 	struct call call; /* of the notification being handled */
 	unsigned long notifications;
 	unsigned long answer_errors;
+	unsigned long untracked; /* calls let through for want of resources */
 };
 
 /* Takes no ownership of policy or sink. Returns 0 or -errno. */

@@ -155,6 +155,7 @@ static int start(struct supervisor *supervisor,
 				      "'%s'", options->argv[0]);
 		return err;
 	}
+	supervise_raise_descriptor_limit();
 	log_info("supervising pid %d (%s)%s", (int)supervisor->launch.pid,
 		 options->argv[0],
 		 supervisor->launch.killable_recv
@@ -365,9 +366,7 @@ int run_command(const struct run_options *options)
 	exec_error = launch_exec_error(&supervisor.launch);
 	if (options->started)
 		*options->started = exec_error == 0 && supervisor.child_exited;
-	if (supervisor.monitor.answer_errors)
-		log_warn("%lu notification responses failed",
-			 supervisor.monitor.answer_errors);
+	supervise_report_failures(&supervisor.monitor);
 	log_info("exiting with status %d after %lu notifications", status,
 		 supervisor.monitor.notifications);
 out:

@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -114,20 +113,6 @@ static int setup_signals(struct server *server)
 	return 0;
 }
 
-/* Each session keeps a listener open, so allow up to the hard limit. */
-static void raise_descriptor_limit(void)
-{
-	struct rlimit limit;
-
-	if (getrlimit(RLIMIT_NOFILE, &limit) < 0 ||
-	    limit.rlim_cur == limit.rlim_max)
-		return;
-	limit.rlim_cur = limit.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
-		log_debug("cannot raise the descriptor limit: %s",
-			  strerror(errno));
-}
-
 static int prepare(struct server *server, const struct serve_options *options)
 {
 	const char *shim = preload_find_shim();
@@ -148,7 +133,7 @@ static int prepare(struct server *server, const struct serve_options *options)
 		log_error_errno(-err, "cannot set up signal handling");
 		return err;
 	}
-	raise_descriptor_limit();
+	supervise_raise_descriptor_limit();
 	err = supervise_monitor_init(&server->monitor, options->policy,
 				     options->mode, server->sink);
 	if (err < 0)
@@ -528,9 +513,7 @@ int serve_command(const struct serve_options *options)
 	server.socket.fd = -1;
 	if (prepare(&server, options) == 0 && serve_loop(&server) == 0)
 		status = EXIT_SUCCESS;
-	if (server.monitor.answer_errors)
-		log_warn("%lu notification responses failed",
-			 server.monitor.answer_errors);
+	supervise_report_failures(&server.monitor);
 	log_info("exiting with status %d after %lu sessions and %lu "
 		 "notifications",
 		 status, server.last_session, server.monitor.notifications);

@@ -6,7 +6,10 @@
  */
 #include "supervise.h"
 
+#include <errno.h>
 #include <malloc.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "log.h"
 
@@ -98,4 +101,28 @@ void supervise_upkeep_run(struct supervise_upkeep *upkeep,
 	 */
 	malloc_trim(0);
 	upkeep->last_sweep = now;
+}
+
+void supervise_raise_descriptor_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0 ||
+	    limit.rlim_cur == limit.rlim_max)
+		return;
+	limit.rlim_cur = limit.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+		log_debug("cannot raise the descriptor limit: %s",
+			  strerror(errno));
+}
+
+void supervise_report_failures(const struct monitor *monitor)
+{
+	if (monitor->answer_errors)
+		log_warn("%lu notification responses failed",
+			 monitor->answer_errors);
+	if (monitor->untracked)
+		log_warn("%lu watched calls went unchecked because their "
+			 "threads could not be tracked",
+			 monitor->untracked);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -631,6 +632,68 @@ Test(detect, threads_account_for_every_call, .timeout = TEST_TIMEOUT)
 	cr_assert(total == 1600,
 		  "direct-syscall alerts count %lld calls, expected 8 x 200",
 		  total);
+}
+
+/*
+ * nativemon keeps descriptors open for each live thread, so 64 threads
+ * need more than a soft limit of 64 on open files. It raises its own limit
+ * once the command has started, which keeps the one it was given.
+ */
+Test(detect, threads_beyond_descriptor_soft_limit, .timeout = TEST_TIMEOUT)
+{
+	const char *storm = harness_test_target(&run, "thread_storm");
+	struct rlimit limit;
+	long long total;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &limit), 0);
+	limit.rlim_cur = 64;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
+		     strerror(errno));
+	harness_test_observe(&run, NULL,
+			     (char *[]){ "/bin/sh", "-c",
+					 "ulimit -Sn && exec \"$0\" 64 20",
+					 (char *)storm, NULL });
+	harness_test_expect_exit_code(&run, 0);
+	cr_assert(strncmp(run.result.out, "64\n", 3) == 0,
+		  "the command did not keep its limit of 64 files: %s",
+		  run.result.out);
+	total = harness_events_count(run.events, "event.kind", "alert",
+				     "event.action", "direct-syscall",
+				     "nativemon.syscall.name", "memfd_create",
+				     NULL);
+	cr_assert(total == 1280,
+		  "direct-syscall alerts count %lld calls, expected 64 x 20; "
+		  "stderr: %s",
+		  total, run.result.err);
+}
+
+/*
+ * Under a hard limit of 64 open files nativemon cannot track every thread.
+ * The calls it lets through unchecked must be counted, never lost unsaid.
+ */
+Test(detect, counts_calls_of_untracked_threads, .timeout = TEST_TIMEOUT)
+{
+	const char *storm = harness_test_target(&run, "thread_storm");
+	struct rlimit limit = { .rlim_cur = 64, .rlim_max = 64 };
+	long long alerts, unchecked = 0;
+	const char *summary;
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
+		     strerror(errno));
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)storm, "64", "20", NULL });
+	harness_test_expect_exit_code(&run, 0);
+	alerts = harness_events_count(run.events, "event.kind", "alert",
+				      "event.action", "direct-syscall", NULL);
+	cr_assert(strstr(run.result.err, "raise the limit on open files"),
+		  "no warning of untracked threads: %s", run.result.err);
+	summary = strstr(run.result.err, "warning: ");
+	while (summary && sscanf(summary, "warning: %lld watched calls went",
+				 &unchecked) != 1)
+		summary = strstr(summary + 1, "warning: ");
+	cr_assert(alerts + unchecked == 1280,
+		  "%lld alerts and %lld unchecked calls, expected 64 x 20; %s",
+		  alerts, unchecked, run.result.err);
 }
 
 Test(detect, static_program_is_telemetry, .timeout = TEST_TIMEOUT)
