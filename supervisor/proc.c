@@ -991,7 +991,22 @@ void process_mark_dirty(struct process *process, pid_t tid, uint64_t start,
 	process->dirty_count++;
 }
 
-/* Queries the range again and drops it from the marks. */
+/* Notes the code of the cached mappings that overlap [start, end). */
+static void note_range(struct process *process, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < process->maps.count; i++) {
+		const struct mapping *mapping = &process->maps.items[i];
+
+		if (mapping->start < end && start < mapping->end)
+			note_code(process, mapping);
+	}
+}
+
+/*
+ * Queries the range again, notes the code found in it and drops it from
+ * the marks. Mappings outside the range did not change, so their code was
+ * noted when they entered the cache.
+ */
 static int settle_range(struct process *process, size_t index)
 {
 	const struct dirty_range *range = &process->dirty[index];
@@ -1001,6 +1016,7 @@ static int settle_range(struct process *process, size_t index)
 					 range->start, range->end);
 	if (err < 0)
 		return err;
+	note_range(process, range->start, range->end);
 	process->dirty_count--;
 	memmove(&process->dirty[index], &process->dirty[index + 1],
 		(process->dirty_count - index) * sizeof(*process->dirty));
@@ -1022,7 +1038,6 @@ static bool has_run(const struct process *process,
 
 void process_settle_changes(struct process *process, pid_t tid)
 {
-	bool settled = false;
 	size_t i = 0;
 	int err = 0;
 
@@ -1036,15 +1051,11 @@ void process_settle_changes(struct process *process, pid_t tid)
 		err = open_maps_fd(process);
 		if (err == 0)
 			err = settle_range(process, i);
-		settled = true;
 	}
 	if (err < 0) {
 		close_maps_fd(process);
 		process->maps_valid = false;
-		return;
 	}
-	for (i = 0; settled && i < process->maps.count; i++)
-		note_code(process, &process->maps.items[i]);
 }
 
 size_t process_unbacked_ranges(const struct process *process,
