@@ -891,6 +891,22 @@ static bool is_launch(const struct monitor *monitor, const struct call *call)
 	       (is_name(call, "execve") || is_name(call, "execveat"));
 }
 
+/* Returns what to do about a resource that ran out, or NULL. */
+static const char *resource_fix(int err)
+{
+	switch (err) {
+	case -EMFILE:
+		return "raise the hard limit on open files (ulimit -Hn, or"
+		       " LimitNOFILE= for a systemd service)";
+	case -ENFILE:
+		return "raise the system's limit on open files (fs.file-max)";
+	case -ENOMEM:
+		return "free memory or raise nativemon's memory limit";
+	default:
+		return NULL;
+	}
+}
+
 /*
  * Counts a call of a thread that the process table could not take in for
  * want of descriptors or memory, and warns at the first. Unlike a thread
@@ -902,14 +918,15 @@ static bool is_launch(const struct monitor *monitor, const struct call *call)
 static void count_untracked(struct monitor *monitor, const struct call *call,
 			    int err)
 {
-	if (err != -EMFILE && err != -ENFILE && err != -ENOMEM)
+	const char *fix = resource_fix(err);
+
+	if (!fix)
 		return;
 	if (monitor->untracked++ == 0)
 		log_warn_errno(-err,
 			       "cannot track thread %d, so its watched calls"
-			       " go unchecked; raise the limit on open files"
-			       " (ulimit -n) if it is low",
-			       (int)call->tid);
+			       " go unchecked; %s",
+			       (int)call->tid, fix);
 }
 
 static void analyze(struct monitor *monitor, struct call *call)
@@ -1495,6 +1512,8 @@ static void handle_report(struct monitor *monitor, int listener,
 
 	call->process = proc_table_resolve(&monitor->processes, call->tid,
 					   &err);
+	if (!call->process)
+		count_untracked(monitor, call, err);
 	if (!call->process || !read_report(call, &report)) {
 		notify_prepare_error(&monitor->buffers, EINVAL);
 		return;
@@ -1608,6 +1627,8 @@ static void handle_unwatched(struct monitor *monitor, int listener,
 		locate_origin(call);
 		check_stack_pointer(monitor, call);
 		unwind_to_caller(monitor, call);
+	} else {
+		count_untracked(monitor, call, err);
 	}
 	valid = notify_id_valid(listener, monitor->buffers.request->id);
 	answer(monitor, listener, call);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <poll.h>
 #include <sys/syscall.h>
@@ -41,6 +42,16 @@ static int compare_thread(struct thread *a, struct thread *b)
 RB_GENERATE(process_tree, process, node, compare_process)
 RB_GENERATE(thread_tree, thread, node, compare_thread)
 
+static size_t read_descriptor_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0 ||
+	    limit.rlim_cur == RLIM_INFINITY)
+		return SIZE_MAX;
+	return limit.rlim_cur;
+}
+
 void proc_table_init(struct proc_table *table)
 {
 	char exe[4096];
@@ -49,6 +60,7 @@ void proc_table_init(struct proc_table *table)
 	RB_INIT(&table->processes);
 	RB_INIT(&table->threads);
 	table->supervisor_pid = getpid();
+	table->descriptor_limit = read_descriptor_limit();
 	if (procfs_readlink("/proc/self/exe", exe, sizeof(exe)) >= 0)
 		table->supervisor_exe = strdup(exe);
 }
@@ -598,6 +610,12 @@ fail:
 	return NULL;
 }
 
+/* Returns true if entries were added since the last sweep. */
+static bool has_unswept_entries(const struct proc_table *table)
+{
+	return table->process_count + table->thread_count > table->swept_count;
+}
+
 struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 				   int *err)
 {
@@ -605,6 +623,12 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 
 	if (!thread && *err == 0)
 		thread = add_thread(table, tid, err);
+	/* Entries of exited processes may hold the descriptors it needs. */
+	if (!thread && (*err == -EMFILE || *err == -ENFILE) &&
+	    has_unswept_entries(table)) {
+		proc_table_sweep(table);
+		thread = add_thread(table, tid, err);
+	}
 	if (!thread)
 		return NULL;
 	thread->process->reader_tid = tid;
@@ -651,16 +675,30 @@ void proc_table_sweep(struct proc_table *table)
 			drop_thread(table, thread);
 	}
 	table->swept_count = table->process_count + table->thread_count;
+	table->descriptor_limit = read_descriptor_limit();
 }
 
-bool proc_table_has_grown(const struct proc_table *table)
+/*
+ * An upper bound of the descriptors that the entries keep open: a pidfd
+ * and a /proc syscall file for each thread, a maps file for each process.
+ */
+static size_t descriptors_held(const struct proc_table *table)
 {
+	return 2 * table->thread_count + table->process_count;
+}
+
+bool proc_table_needs_sweep(const struct proc_table *table)
+{
+	size_t entries = table->process_count + table->thread_count;
+
 	/*
 	 * Doubling keeps the sweeps' cost per new entry constant, and the
 	 * slack spares a small table sweeps that find nothing to drop.
 	 */
-	return table->process_count + table->thread_count >=
-	       2 * table->swept_count + PROC_TABLE_SWEEP_SLACK;
+	if (entries >= 2 * table->swept_count + PROC_TABLE_SWEEP_SLACK)
+		return true;
+	return descriptors_held(table) >= table->descriptor_limit / 2 &&
+	       entries >= table->swept_count + PROC_TABLE_SWEEP_STEP;
 }
 
 static bool is_libc_mapping(const struct mapping *mapping)

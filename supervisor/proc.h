@@ -22,6 +22,8 @@
 
 /* Entries a table may gain beyond double its size at the last sweep. */
 #define PROC_TABLE_SWEEP_SLACK 128
+/* Entries between sweeps while the table holds half the descriptor limit. */
+#define PROC_TABLE_SWEEP_STEP 16
 
 /* Address ranges whose cached mappings may be out of date. */
 #define PROCESS_DIRTY_MAX 8
@@ -186,6 +188,7 @@ struct proc_table {
 	size_t process_count;
 	size_t thread_count;
 	size_t swept_count;   /* processes and threads after the last sweep */
+	size_t descriptor_limit; /* RLIMIT_NOFILE, read again at each sweep */
 	pid_t supervisor_pid; /* where lineages stop */
 	char *supervisor_exe; /* an image of it is left out of lineages */
 };
@@ -205,12 +208,14 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 void proc_table_sweep(struct proc_table *table);
 
 /*
- * Returns true once the table has doubled since the last sweep. Entries
- * of exited processes hold descriptors and memory until a sweep, and a
- * storm of short-lived processes adds thousands a second, so waiting
- * for the sweep interval alone would let them pile up.
+ * Returns true once the table has doubled since the last sweep, or has
+ * grown by PROC_TABLE_SWEEP_STEP while its entries may hold half the
+ * descriptor limit. Entries of exited processes hold descriptors and
+ * memory until a sweep, and a storm of short-lived processes adds
+ * thousands a second. Waiting for the sweep interval would let them pile
+ * up until no new thread could be tracked.
  */
-bool proc_table_has_grown(const struct proc_table *table);
+bool proc_table_needs_sweep(const struct proc_table *table);
 
 /*
  * Returns the mapping that contains address. A cached entry that may be out

@@ -88,7 +88,7 @@ void supervise_upkeep_run(struct supervise_upkeep *upkeep,
 	struct timespec now;
 
 	event_sink_flush_expired(sink);
-	if (proc_table_has_grown(&monitor->processes))
+	if (proc_table_needs_sweep(&monitor->processes))
 		proc_table_sweep(&monitor->processes);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec - upkeep->last_sweep.tv_sec <
@@ -122,7 +122,8 @@ void supervise_report_failures(const struct monitor *monitor)
 		log_warn("%lu notification responses failed",
 			 monitor->answer_errors);
 	if (monitor->untracked)
-		log_warn("%lu watched calls went unchecked because their "
-			 "threads could not be tracked",
+		log_warn("%lu watched calls went unchecked because nativemon "
+			 "could not track their threads; the first warning "
+			 "names the cause",
 			 monitor->untracked);
 }

@@ -685,7 +685,7 @@ Test(detect, counts_calls_of_untracked_threads, .timeout = TEST_TIMEOUT)
 	harness_test_expect_exit_code(&run, 0);
 	alerts = harness_events_count(run.events, "event.kind", "alert",
 				      "event.action", "direct-syscall", NULL);
-	cr_assert(strstr(run.result.err, "raise the limit on open files"),
+	cr_assert(strstr(run.result.err, "raise the hard limit on open files"),
 		  "no warning of untracked threads: %s", run.result.err);
 	summary = strstr(run.result.err, "warning: ");
 	while (summary && sscanf(summary, "warning: %lld watched calls went",
@@ -694,6 +694,29 @@ Test(detect, counts_calls_of_untracked_threads, .timeout = TEST_TIMEOUT)
 	cr_assert(alerts + unchecked == 1280,
 		  "%lld alerts and %lld unchecked calls, expected 64 x 20; %s",
 		  alerts, unchecked, run.result.err);
+}
+
+/*
+ * Under a hard limit of 128 open files, the entries of exited children
+ * would fill nativemon's descriptors long before the timed sweep, and
+ * the calls of later children would go unchecked.
+ */
+Test(detect, tracks_children_under_low_limit, .timeout = TEST_TIMEOUT)
+{
+	const char *churn = harness_test_target(&run, "wrap_churn");
+	struct rlimit limit = { .rlim_cur = 128, .rlim_max = 128 };
+	long long alerts;
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
+		     strerror(errno));
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)churn, "400", NULL });
+	harness_test_expect_exit_code(&run, 0);
+	alerts = harness_events_count(run.events, "event.kind", "alert",
+				      "event.action", "direct-syscall", NULL);
+	cr_assert(alerts == 400,
+		  "%lld direct-syscall alerts for 400 children; %s", alerts,
+		  run.result.err);
 }
 
 Test(detect, static_program_is_telemetry, .timeout = TEST_TIMEOUT)

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Target for the process churn test. Usage: wrap_churn N. It starts N
- * children one after another; each makes one watched call, memfd_create()
- * through libc, and exits. Then it counts the descriptors its parent, the
- * supervisor, holds open, and prints "supervisor_fds=COUNT". It exits 0 if
- * every child exited 0 and the count could be read.
+ * Target for the process churn tests. Usage: wrap_churn N. It starts N
+ * children one after another; each makes one direct memfd_create() call,
+ * which nativemon reports as an alert, and exits. Then it counts the
+ * descriptors its parent, the supervisor, holds open, and prints
+ * "supervisor_fds=COUNT". It exits 0 if every child exited 0 and the count
+ * could be read.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "raw_syscall.h"
+
 static void run_child(void)
 {
-	int fd = memfd_create("nm-churn", MFD_CLOEXEC);
+	long fd = raw_syscall3(SYS_memfd_create, (long)"nm-churn", MFD_CLOEXEC,
+			       0);
 
 	_exit(fd < 0 ? 1 : 0);
 }
