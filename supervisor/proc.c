@@ -644,7 +644,7 @@ static bool is_alive(pid_t id, unsigned long long start_time)
 	return procfs_read_stat(id, &stat) == 0 && stat.start_time == start_time;
 }
 
-/* The pidfd of the leader's entry tells without a /proc read. */
+/* Checks the pidfd of the leader's entry, which needs no /proc read. */
 static bool process_is_alive(struct proc_table *table, struct process *process)
 {
 	struct thread *leader = find_leader_thread(table, process);

@@ -22,7 +22,7 @@
 
 /* Entries a table may gain beyond double its size at the last sweep. */
 #define PROC_TABLE_SWEEP_SLACK 128
-/* Entries between sweeps while the table holds half the descriptor limit. */
+/* Entries between sweeps once the entries may use half the descriptors. */
 #define PROC_TABLE_SWEEP_STEP 16
 
 /* Address ranges whose cached mappings may be out of date. */

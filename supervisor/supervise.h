@@ -63,8 +63,8 @@ int supervise_upkeep_timeout_ms(const struct event_sink *sink);
 
 /*
  * Writes the folded records whose window has closed, and drops the
- * process table's entries of exited processes whenever the table has
- * doubled and once per sweep interval, when it also returns freed memory
+ * process table's entries of exited processes when proc_table_needs_sweep()
+ * says so. Once per sweep interval it also sweeps and returns freed memory
  * to the system. Call after each poll(2).
  */
 void supervise_upkeep_run(struct supervise_upkeep *upkeep,
@@ -72,14 +72,14 @@ void supervise_upkeep_run(struct supervise_upkeep *upkeep,
 
 /*
  * Raises the soft limit on open descriptors to the hard limit. The process
- * table keeps a pidfd and a /proc file open for each live thread, a server
- * a listener for each session, and a thread whose files cannot be opened
- * goes unchecked. `nativemon run` calls it once the command has started,
- * so that the command keeps the limit it was given.
+ * table keeps a pidfd and a /proc file open for each live thread, and a
+ * server keeps a listener for each session. A thread whose files cannot be
+ * opened goes unchecked. `nativemon run` calls this once the command has
+ * started, so that the command keeps the limit it was given.
  */
 void supervise_raise_descriptor_limit(void);
 
-/* Warns of notifications that could not be answered or checked. */
+/* Warns of failed notification responses and of calls left unchecked. */
 void supervise_report_failures(const struct monitor *monitor);
 
 #endif

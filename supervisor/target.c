@@ -521,11 +521,12 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
  * Resolves path with one openat2() call where the result cannot differ
  * from the walk's: inside the root for an absolute path, below the start
  * directory for a relative one, within one mount and through no magic
- * link. Both fail with ENOTDIR where the kernel would, as for a file
- * named with a trailing slash. procfs is a mount of its own, so such a path never meets a "self"
+ * link. procfs is a mount of its own, so such a path never meets a "self"
  * that the walk would have to read as the target's, unless it starts on
- * procfs. Returns an O_PATH descriptor, -ENOENT or -ENOTDIR, which the
- * walk would reach too, or -EAGAIN when the walk must decide.
+ * procfs. Both fail with ENOTDIR where the kernel would, as for a file
+ * named with a trailing slash. Returns an O_PATH descriptor, -ENOENT or
+ * -ENOTDIR, which the walk would reach too, or -EAGAIN when the walk must
+ * decide.
  */
 static int open_in_one_mount(int root, int start, const char *path)
 {
@@ -550,9 +551,9 @@ static int open_in_one_mount(int root, int start, const char *path)
 }
 
 /*
- * Opens path as the target would, in one call where it stays in one mount:
- * a shell's PATH search is mostly such lookups, most of them of names that
- * are not there.
+ * Opens path as the target would. A path within one mount takes one call,
+ * which matters because a shell's PATH search makes many such lookups,
+ * mostly of names that do not exist.
  */
 static int open_target_path(pid_t tgid, pid_t tid, int root, int start,
 			    const char *path)

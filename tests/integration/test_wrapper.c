@@ -900,7 +900,7 @@ Test(wrapper, survives_exec_storm, .timeout = TEST_TIMEOUT_S)
 }
 
 /*
- * Each child's entry holds descriptors until it is dropped. Without sweeps
+ * Each child's entry keeps descriptors open until it is dropped. Without sweeps
  * as the table grows, 2000 children would leave at least 4000 open, since
  * the timed sweep comes only every SUPERVISE_SWEEP_INTERVAL_MS.
  */

@@ -3,7 +3,7 @@
  * Target for the process churn tests. Usage: wrap_churn N. It starts N
  * children one after another; each makes one direct memfd_create() call,
  * which nativemon reports as an alert, and exits. Then it counts the
- * descriptors its parent, the supervisor, holds open, and prints
+ * descriptors that its parent, the supervisor, has open, and prints
  * "supervisor_fds=COUNT". It exits 0 if every child exited 0 and the count
  * could be read.
  */
