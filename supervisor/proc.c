@@ -610,10 +610,28 @@ fail:
 	return NULL;
 }
 
-/* Returns true if entries were added since the last sweep. */
-static bool has_unswept_entries(const struct proc_table *table)
+static long long monotonic_ms(void)
 {
-	return table->process_count + table->thread_count > table->swept_count;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*
+ * Returns true if a sweep may free descriptors now: entries were added
+ * since the last sweep, or enough time has passed for some to exit. The
+ * pause keeps a table of live entries at the limit from being swept at
+ * every notification.
+ */
+static bool may_free_descriptors(const struct proc_table *table)
+{
+	long long swept_ms = (long long)table->swept_at.tv_sec * 1000 +
+			     table->swept_at.tv_nsec / 1000000;
+
+	return table->process_count + table->thread_count >
+		       table->swept_count ||
+	       monotonic_ms() - swept_ms >= PROC_TABLE_RESWEEP_MS;
 }
 
 struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
@@ -625,7 +643,7 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 		thread = add_thread(table, tid, err);
 	/* Entries of exited processes may hold the descriptors it needs. */
 	if (!thread && (*err == -EMFILE || *err == -ENFILE) &&
-	    has_unswept_entries(table)) {
+	    may_free_descriptors(table)) {
 		proc_table_sweep(table);
 		thread = add_thread(table, tid, err);
 	}
@@ -675,6 +693,7 @@ void proc_table_sweep(struct proc_table *table)
 			drop_thread(table, thread);
 	}
 	table->swept_count = table->process_count + table->thread_count;
+	clock_gettime(CLOCK_MONOTONIC, &table->swept_at);
 	table->descriptor_limit = read_descriptor_limit();
 }
 

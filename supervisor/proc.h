@@ -24,6 +24,8 @@
 #define PROC_TABLE_SWEEP_SLACK 128
 /* Entries between sweeps once the entries may use half the descriptors. */
 #define PROC_TABLE_SWEEP_STEP 16
+/* Time between sweeps for threads that found no descriptor left. */
+#define PROC_TABLE_RESWEEP_MS 10
 
 /* Address ranges whose cached mappings may be out of date. */
 #define PROCESS_DIRTY_MAX 8
@@ -188,6 +190,7 @@ struct proc_table {
 	size_t process_count;
 	size_t thread_count;
 	size_t swept_count;   /* processes and threads after the last sweep */
+	struct timespec swept_at; /* CLOCK_MONOTONIC time of the last sweep */
 	size_t descriptor_limit; /* RLIMIT_NOFILE, read again at each sweep */
 	pid_t supervisor_pid; /* where lineages stop */
 	char *supervisor_exe; /* an image of it is left out of lineages */

@@ -64,7 +64,7 @@ int supervise_upkeep_timeout_ms(const struct event_sink *sink);
 /*
  * Writes the folded records whose window has closed, and drops the
  * process table's entries of exited processes when proc_table_needs_sweep()
- * says so. Once per sweep interval it also sweeps and returns freed memory
+ * returns true. Once per sweep interval it also sweeps and returns freed memory
  * to the system. Call after each poll(2).
  */
 void supervise_upkeep_run(struct supervise_upkeep *upkeep,

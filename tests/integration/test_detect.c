@@ -719,6 +719,33 @@ Test(detect, tracks_children_under_low_limit, .timeout = TEST_TIMEOUT)
 		  run.result.err);
 }
 
+/*
+ * 60 sleepers at once need more than a hard limit of 128 open files allow,
+ * so nativemon's table fills up with their entries. Once they have exited,
+ * it must find the descriptors again for the children that follow.
+ */
+Test(detect, tracks_children_after_limit_frees, .timeout = TEST_TIMEOUT)
+{
+	const char *churn = harness_test_target(&run, "wrap_churn");
+	struct rlimit limit = { .rlim_cur = 128, .rlim_max = 128 };
+	long long alerts;
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
+		     strerror(errno));
+	harness_test_observe(
+		&run, NULL,
+		(char *[]){ "/bin/sh", "-c",
+			    "for i in $(seq 60); do sleep 1 & done; wait; "
+			    "exec \"$0\" 100",
+			    (char *)churn, NULL });
+	harness_test_expect_exit_code(&run, 0);
+	alerts = harness_events_count(run.events, "event.kind", "alert",
+				      "event.action", "direct-syscall", NULL);
+	cr_assert(alerts == 100,
+		  "%lld direct-syscall alerts for 100 children; %s", alerts,
+		  run.result.err);
+}
+
 Test(detect, static_program_is_telemetry, .timeout = TEST_TIMEOUT)
 {
 	const char *path = harness_test_target(&run, "static_raw");
