@@ -297,17 +297,17 @@ static void load_image(struct proc_table *table, struct process *process,
 /*
  * Opens a pidfd that becomes readable when the thread exits: for a thread
  * group leader a plain pidfd, for other threads one with PIDFD_THREAD
- * (Linux 6.9). pidfd_open() without the flag fails with EINVAL for a
- * thread that is no leader, so the first call sorts the two cases before
- * the thread group is known. Returns -1 when none can be had, for example
- * at the descriptor limit; the thread is then checked through /proc
- * instead.
+ * (Linux 6.9). pidfd_open() without the flag fails for a thread that is
+ * no leader, so the first call sorts the two cases before the thread
+ * group is known. The error was EINVAL, and 6.18 returns ENOENT. Returns
+ * -1 when none can be had, for example at the descriptor limit; the
+ * thread is then checked through /proc instead.
  */
 static int open_thread_pidfd(pid_t tid)
 {
 	long fd = syscall(SYS_pidfd_open, tid, 0);
 
-	if (fd < 0 && errno == EINVAL)
+	if (fd < 0 && (errno == EINVAL || errno == ENOENT))
 		fd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 	return fd < 0 ? -1 : (int)fd;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -459,6 +460,42 @@ static void stop_blocked_thread(struct blocked_thread *thread)
  * notifies first: the thread's entry finds the process by its thread
  * group, from PIDFD_GET_INFO or /proc/TID/status.
  */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9, include/uapi/linux/pidfd.h */
+#endif
+
+/*
+ * A thread that is no leader gets a pidfd of its own, so that its entry
+ * is confirmed without a /proc read. Such a read walks the whole thread
+ * group, so without the pidfd a table of many threads costs quadratic time.
+ */
+Test(lineage, table_opens_pidfd_of_thread, .timeout = 30)
+{
+	struct blocked_thread thread;
+	struct thread key, *entry;
+	struct proc_table table;
+	long probe;
+	int err;
+
+	start_blocked_thread(&thread);
+	probe = syscall(SYS_pidfd_open, thread.tid, PIDFD_THREAD);
+	if (probe < 0) {
+		stop_blocked_thread(&thread);
+		cr_skip_test("the kernel lacks PIDFD_THREAD (Linux 6.9)");
+	}
+	close((int)probe);
+	proc_table_init(&table);
+	cr_assert_not_null(proc_table_resolve(&table, thread.tid, &err),
+			   "resolve of %d: %d", thread.tid, err);
+
+	key.tid = thread.tid;
+	entry = RB_FIND(thread_tree, &table.threads, &key);
+	cr_assert_not_null(entry);
+	cr_expect_geq(entry->pidfd, 0, "thread %d has no pidfd", thread.tid);
+	proc_table_fini(&table);
+	stop_blocked_thread(&thread);
+}
+
 Test(lineage, table_joins_thread_to_its_process, .timeout = 30)
 {
 	struct blocked_thread thread;
