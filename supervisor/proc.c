@@ -547,6 +547,11 @@ static int read_thread_facts(struct proc_table *table, pid_t tid,
  * pidfd check needs no /proc read, which would cost as much as the
  * notification round trip itself.
  */
+static bool is_out_of_descriptors(int err)
+{
+	return err == -EMFILE || err == -ENFILE;
+}
+
 static struct thread *find_thread(struct proc_table *table, pid_t tid,
 				  int *err)
 {
@@ -563,6 +568,9 @@ static struct thread *find_thread(struct proc_table *table, pid_t tid,
 		*err = procfs_read_stat(tid, &stat);
 		if (*err == 0 && stat.start_time == thread->start_time)
 			return thread;
+		/* Out of descriptors, the entry may still be the thread's. */
+		if (is_out_of_descriptors(*err))
+			return NULL;
 	}
 	/*
 	 * A dead leader means a dead process. Its entry must go now: a new
@@ -634,18 +642,27 @@ static bool may_free_descriptors(const struct proc_table *table)
 	       monotonic_ms() - swept_ms >= PROC_TABLE_RESWEEP_MS;
 }
 
-struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
-				   int *err)
+/* Finds the entry of thread tid, or adds one. */
+static struct thread *find_or_add_thread(struct proc_table *table, pid_t tid,
+					 int *err)
 {
 	struct thread *thread = find_thread(table, tid, err);
 
 	if (!thread && *err == 0)
 		thread = add_thread(table, tid, err);
+	return thread;
+}
+
+struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
+				   int *err)
+{
+	struct thread *thread = find_or_add_thread(table, tid, err);
+
 	/* Entries of exited processes may hold the descriptors it needs. */
-	if (!thread && (*err == -EMFILE || *err == -ENFILE) &&
+	if (!thread && is_out_of_descriptors(*err) &&
 	    may_free_descriptors(table)) {
 		proc_table_sweep(table);
-		thread = add_thread(table, tid, err);
+		thread = find_or_add_thread(table, tid, err);
 	}
 	if (!thread)
 		return NULL;
@@ -709,6 +726,7 @@ static size_t descriptors_held(const struct proc_table *table)
 bool proc_table_needs_sweep(const struct proc_table *table)
 {
 	size_t entries = table->process_count + table->thread_count;
+	size_t step;
 
 	/*
 	 * Doubling keeps the sweeps' cost per new entry constant, and the
@@ -716,8 +734,15 @@ bool proc_table_needs_sweep(const struct proc_table *table)
 	 */
 	if (entries >= 2 * table->swept_count + PROC_TABLE_SWEEP_SLACK)
 		return true;
+	/*
+	 * Near the limit, a step of an eighth keeps a table of live threads
+	 * from being swept after every few new ones.
+	 */
+	step = table->swept_count / 8;
+	if (step < PROC_TABLE_SWEEP_STEP)
+		step = PROC_TABLE_SWEEP_STEP;
 	return descriptors_held(table) >= table->descriptor_limit / 2 &&
-	       entries >= table->swept_count + PROC_TABLE_SWEEP_STEP;
+	       entries >= table->swept_count + step;
 }
 
 static bool is_libc_mapping(const struct mapping *mapping)

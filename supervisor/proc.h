@@ -22,7 +22,10 @@
 
 /* Entries a table may gain beyond double its size at the last sweep. */
 #define PROC_TABLE_SWEEP_SLACK 128
-/* Entries between sweeps once the entries may use half the descriptors. */
+/*
+ * The least number of entries between sweeps once the entries may use half
+ * the descriptors; a large table waits for an eighth of its size.
+ */
 #define PROC_TABLE_SWEEP_STEP 16
 /* Time between sweeps for threads that found no descriptor left. */
 #define PROC_TABLE_RESWEEP_MS 10
@@ -212,8 +215,8 @@ void proc_table_sweep(struct proc_table *table);
 
 /*
  * Returns true once the table has doubled since the last sweep, or has
- * grown by PROC_TABLE_SWEEP_STEP while its entries may hold half the
- * descriptor limit. Entries of exited processes hold descriptors and
+ * grown by PROC_TABLE_SWEEP_STEP or an eighth while its entries may hold
+ * half the descriptor limit. Entries of exited processes hold descriptors and
  * memory until a sweep, and a storm of short-lived processes adds
  * thousands a second. Waiting for the sweep interval would let them pile
  * up until no new thread could be tracked.
