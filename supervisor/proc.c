@@ -653,6 +653,33 @@ static struct thread *find_or_add_thread(struct proc_table *table, pid_t tid,
 	return thread;
 }
 
+/*
+ * Closes the descriptors that entries keep open only to save reopening
+ * them: each thread's syscall file and each process's maps file. Returns
+ * how many it closed.
+ */
+static size_t release_cached_descriptors(struct proc_table *table)
+{
+	struct process *process;
+	struct thread *thread;
+	size_t closed = 0;
+
+	RB_FOREACH(thread, thread_tree, &table->threads) {
+		if (thread->syscall_fd >= 0) {
+			close(thread->syscall_fd);
+			thread->syscall_fd = -1;
+			closed++;
+		}
+	}
+	RB_FOREACH(process, process_tree, &table->processes) {
+		if (process->maps_fd >= 0) {
+			close_maps_fd(process);
+			closed++;
+		}
+	}
+	return closed;
+}
+
 struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 				   int *err)
 {
@@ -664,6 +691,10 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 		proc_table_sweep(table);
 		thread = find_or_add_thread(table, tid, err);
 	}
+	/* So may the files that live entries keep open to save time. */
+	if (!thread && is_out_of_descriptors(*err) &&
+	    release_cached_descriptors(table) > 0)
+		thread = find_or_add_thread(table, tid, err);
 	if (!thread)
 		return NULL;
 	thread->process->reader_tid = tid;
@@ -1357,15 +1388,19 @@ int proc_table_read_syscall_pointers(struct proc_table *table, pid_t tid,
 
 	if (!thread)
 		return -ESRCH;
-	if (thread->syscall_fd < 0) {
+	/*
+	 * Near the descriptor limit, the descriptors go to the pidfds of new
+	 * threads, and the file is opened for each read.
+	 */
+	if (thread->syscall_fd < 0 &&
+	    descriptors_held(table) < table->descriptor_limit / 2) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall",
 			 (int)thread->process->tgid, (int)tid);
-		/* At the descriptor limit, open the file for each read. */
 		thread->syscall_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (thread->syscall_fd < 0)
-			return procfs_read_syscall_pointers(
-				thread->process->tgid, tid, sp, ip);
 	}
+	if (thread->syscall_fd < 0)
+		return procfs_read_syscall_pointers(thread->process->tgid, tid,
+						    sp, ip);
 	return procfs_pread_syscall_pointers(thread->syscall_fd, sp, ip);
 }
 

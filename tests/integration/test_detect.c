@@ -668,6 +668,29 @@ Test(detect, threads_beyond_descriptor_soft_limit, .timeout = TEST_TIMEOUT)
 }
 
 /*
+ * Each live thread needs its pidfd, so 64 threads under a hard limit of 96
+ * leave no room for a cached /proc file per thread as well. nativemon must
+ * give the cached files up rather than leave threads unchecked.
+ */
+Test(detect, tracks_threads_near_hard_limit, .timeout = TEST_TIMEOUT)
+{
+	const char *storm = harness_test_target(&run, "thread_storm");
+	struct rlimit limit = { .rlim_cur = 96, .rlim_max = 96 };
+	long long alerts;
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
+		     strerror(errno));
+	harness_test_observe(&run, NULL,
+			     (char *[]){ (char *)storm, "64", "20", NULL });
+	harness_test_expect_exit_code(&run, 0);
+	alerts = harness_events_count(run.events, "event.kind", "alert",
+				      "event.action", "direct-syscall", NULL);
+	cr_assert(alerts == 1280,
+		  "%lld direct-syscall alerts, expected 64 x 20; %s", alerts,
+		  run.result.err);
+}
+
+/*
  * Under a hard limit of 64 open files nativemon cannot track every thread.
  * The calls it lets through unchecked must be counted, never lost unsaid.
  */
