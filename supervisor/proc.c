@@ -706,8 +706,12 @@ struct process *proc_table_resolve(struct proc_table *table, pid_t tid,
 static bool is_alive(pid_t id, unsigned long long start_time)
 {
 	struct procfs_stat stat;
+	int err = procfs_read_stat(id, &stat);
 
-	return procfs_read_stat(id, &stat) == 0 && stat.start_time == start_time;
+	/* An entry that cannot be checked for want of descriptors is kept. */
+	if (is_out_of_descriptors(err))
+		return true;
+	return err == 0 && stat.start_time == start_time;
 }
 
 /* Checks the pidfd of the leader's entry, which needs no /proc read. */
