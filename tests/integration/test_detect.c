@@ -668,6 +668,24 @@ Test(detect, threads_beyond_descriptor_soft_limit, .timeout = TEST_TIMEOUT)
 }
 
 /*
+ * Runs command under nativemon with both limits on open files at files,
+ * which nativemon and the command inherit, and returns the calls that its
+ * direct-syscall alerts count.
+ */
+static long long count_direct_alerts_at_limit(rlim_t files,
+					      char *const command[])
+{
+	struct rlimit limit = { .rlim_cur = files, .rlim_max = files };
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
+		     strerror(errno));
+	harness_test_observe(&run, NULL, command);
+	harness_test_expect_exit_code(&run, 0);
+	return harness_events_count(run.events, "event.kind", "alert",
+				    "event.action", "direct-syscall", NULL);
+}
+
+/*
  * Each live thread needs its pidfd, so 64 threads under a hard limit of 96
  * leave no room for a cached /proc file per thread as well. nativemon must
  * give the cached files up rather than leave threads unchecked.
@@ -675,16 +693,9 @@ Test(detect, threads_beyond_descriptor_soft_limit, .timeout = TEST_TIMEOUT)
 Test(detect, tracks_threads_near_hard_limit, .timeout = TEST_TIMEOUT)
 {
 	const char *storm = harness_test_target(&run, "thread_storm");
-	struct rlimit limit = { .rlim_cur = 96, .rlim_max = 96 };
-	long long alerts;
+	long long alerts = count_direct_alerts_at_limit(
+		96, (char *[]){ (char *)storm, "64", "20", NULL });
 
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
-		     strerror(errno));
-	harness_test_observe(&run, NULL,
-			     (char *[]){ (char *)storm, "64", "20", NULL });
-	harness_test_expect_exit_code(&run, 0);
-	alerts = harness_events_count(run.events, "event.kind", "alert",
-				      "event.action", "direct-syscall", NULL);
 	cr_assert(alerts == 1280,
 		  "%lld direct-syscall alerts, expected 64 x 20; %s", alerts,
 		  run.result.err);
@@ -697,17 +708,11 @@ Test(detect, tracks_threads_near_hard_limit, .timeout = TEST_TIMEOUT)
 Test(detect, counts_calls_of_untracked_threads, .timeout = TEST_TIMEOUT)
 {
 	const char *storm = harness_test_target(&run, "thread_storm");
-	struct rlimit limit = { .rlim_cur = 64, .rlim_max = 64 };
-	long long alerts, unchecked = 0;
+	long long alerts = count_direct_alerts_at_limit(
+		64, (char *[]){ (char *)storm, "64", "20", NULL });
+	long long unchecked = 0;
 	const char *summary;
 
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
-		     strerror(errno));
-	harness_test_observe(&run, NULL,
-			     (char *[]){ (char *)storm, "64", "20", NULL });
-	harness_test_expect_exit_code(&run, 0);
-	alerts = harness_events_count(run.events, "event.kind", "alert",
-				      "event.action", "direct-syscall", NULL);
 	cr_assert(strstr(run.result.err, "raise the hard limit on open files"),
 		  "no warning of untracked threads: %s", run.result.err);
 	summary = strstr(run.result.err, "warning: ");
@@ -727,16 +732,9 @@ Test(detect, counts_calls_of_untracked_threads, .timeout = TEST_TIMEOUT)
 Test(detect, tracks_children_under_low_limit, .timeout = TEST_TIMEOUT)
 {
 	const char *churn = harness_test_target(&run, "wrap_churn");
-	struct rlimit limit = { .rlim_cur = 128, .rlim_max = 128 };
-	long long alerts;
+	long long alerts = count_direct_alerts_at_limit(
+		128, (char *[]){ (char *)churn, "400", NULL });
 
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
-		     strerror(errno));
-	harness_test_observe(&run, NULL,
-			     (char *[]){ (char *)churn, "400", NULL });
-	harness_test_expect_exit_code(&run, 0);
-	alerts = harness_events_count(run.events, "event.kind", "alert",
-				      "event.action", "direct-syscall", NULL);
 	cr_assert(alerts == 400,
 		  "%lld direct-syscall alerts for 400 children; %s", alerts,
 		  run.result.err);
@@ -750,20 +748,12 @@ Test(detect, tracks_children_under_low_limit, .timeout = TEST_TIMEOUT)
 Test(detect, tracks_children_after_limit_frees, .timeout = TEST_TIMEOUT)
 {
 	const char *churn = harness_test_target(&run, "wrap_churn");
-	struct rlimit limit = { .rlim_cur = 128, .rlim_max = 128 };
-	long long alerts;
+	long long alerts = count_direct_alerts_at_limit(
+		128, (char *[]){ "/bin/sh", "-c",
+				 "for i in $(seq 60); do sleep 1 & done; wait; "
+				 "exec \"$0\" 100",
+				 (char *)churn, NULL });
 
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0, "setrlimit: %s",
-		     strerror(errno));
-	harness_test_observe(
-		&run, NULL,
-		(char *[]){ "/bin/sh", "-c",
-			    "for i in $(seq 60); do sleep 1 & done; wait; "
-			    "exec \"$0\" 100",
-			    (char *)churn, NULL });
-	harness_test_expect_exit_code(&run, 0);
-	alerts = harness_events_count(run.events, "event.kind", "alert",
-				      "event.action", "direct-syscall", NULL);
 	cr_assert(alerts == 100,
 		  "%lld direct-syscall alerts for 100 children; %s", alerts,
 		  run.result.err);
