@@ -299,9 +299,9 @@ static void load_image(struct proc_table *table, struct process *process,
  * group leader a plain pidfd, for other threads one with PIDFD_THREAD
  * (Linux 6.9). pidfd_open() without the flag fails for a thread that is
  * no leader, so the first call sorts the two cases before the thread
- * group is known. The error was EINVAL, and 6.18 returns ENOENT. Returns
- * -1 when none can be had, for example at the descriptor limit; the
- * thread is then checked through /proc instead.
+ * group is known. Linux 6.18 fails it with ENOENT, and EINVAL is taken the
+ * same way. Returns -1 when none can be had, for example at the descriptor
+ * limit; the thread is then checked through /proc instead.
  */
 static int open_thread_pidfd(pid_t tid)
 {

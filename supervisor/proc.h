@@ -23,8 +23,8 @@
 /* Entries a table may gain beyond double its size at the last sweep. */
 #define PROC_TABLE_SWEEP_SLACK 128
 /*
- * The least number of entries between sweeps once the entries may use half
- * the descriptors; a large table waits for an eighth of its size.
+ * The minimum of new entries between sweeps once the entries may use half
+ * the descriptors. A large table waits for an eighth of its size.
  */
 #define PROC_TABLE_SWEEP_STEP 16
 /* Time between sweeps for threads that found no descriptor left. */
