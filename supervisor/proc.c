@@ -24,6 +24,7 @@
 #define PIDFD_THREAD O_EXCL /* Linux 6.9, include/uapi/linux/pidfd.h */
 #endif
 
+#include "handshake.h"
 #include "procfs.h"
 
 /* Enough for the arguments an analyst reads; longer lines are cut. */
@@ -618,14 +619,6 @@ fail:
 	return NULL;
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /*
  * Returns true if a sweep may free descriptors now: entries were added
  * since the last sweep, or enough time has passed for some to exit. The
@@ -634,12 +627,9 @@ static long long monotonic_ms(void)
  */
 static bool may_free_descriptors(const struct proc_table *table)
 {
-	long long swept_ms = (long long)table->swept_at.tv_sec * 1000 +
-			     table->swept_at.tv_nsec / 1000000;
-
 	return table->process_count + table->thread_count >
 		       table->swept_count ||
-	       monotonic_ms() - swept_ms >= PROC_TABLE_RESWEEP_MS;
+	       handshake_now_ms() - table->swept_ms >= PROC_TABLE_RESWEEP_MS;
 }
 
 /* Finds the entry of thread tid, or adds one. */
@@ -745,7 +735,7 @@ void proc_table_sweep(struct proc_table *table)
 			drop_thread(table, thread);
 	}
 	table->swept_count = table->process_count + table->thread_count;
-	clock_gettime(CLOCK_MONOTONIC, &table->swept_at);
+	table->swept_ms = handshake_now_ms();
 	table->descriptor_limit = read_descriptor_limit();
 }
 

@@ -193,7 +193,7 @@ struct proc_table {
 	size_t process_count;
 	size_t thread_count;
 	size_t swept_count;   /* processes and threads after the last sweep */
-	struct timespec swept_at; /* CLOCK_MONOTONIC time of the last sweep */
+	long long swept_ms;   /* handshake_now_ms() at the last sweep */
 	size_t descriptor_limit; /* RLIMIT_NOFILE, read again at each sweep */
 	pid_t supervisor_pid; /* where lineages stop */
 	char *supervisor_exe; /* an image of it is left out of lineages */
