@@ -502,7 +502,7 @@ static int open_as_target(pid_t tgid, pid_t tid, int root, int start,
 		dir = next;
 		dir_st = st;
 		has_dir_st = has_st;
-		/* So is a file named with a trailing slash. */
+		/* A file named with a trailing slash fails the same way. */
 		if (*left == '/' && has_st && !S_ISDIR(st.st_mode)) {
 			err = -ENOTDIR;
 			break;
